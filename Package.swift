@@ -1,0 +1,100 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Every library target is in Swift 6 language mode (strict concurrency); the upcoming
+// features keep imports and existentials explicit, as the Hummingbird packages do.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "fta",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "fta", targets: ["fta"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        // libcurl from the system (libcurl4-openssl-dev), with typed shims for its variadic setopt.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        // Pure domain: ids, validation, bot spec, freqtrade config rendering. No I/O.
+        .target(
+            name: "FTACore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // SQLite through GRDB: migrations, records, queries, backups.
+        .target(
+            name: "FTAStore",
+            dependencies: [
+                "FTACore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Docker Engine API client over libcurl (unix socket or HTTP through the socket proxy).
+        .target(
+            name: "DockerEngine",
+            dependencies: [
+                "CCurl",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The Hummingbird application: configuration, controllers, auth, bot lifecycle, services.
+        .target(
+            name: "FTAPortal",
+            dependencies: [
+                "FTACore",
+                "FTAStore",
+                "DockerEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The thin executable: parses arguments, calls the libraries.
+        .executableTarget(
+            name: "fta",
+            dependencies: [
+                "FTAPortal",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "FTACoreTests", dependencies: ["FTACore"], swiftSettings: swiftSettings),
+        .testTarget(name: "FTAStoreTests", dependencies: ["FTAStore"], swiftSettings: swiftSettings),
+        .testTarget(name: "DockerEngineTests", dependencies: ["DockerEngine"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "FTAPortalTests",
+            dependencies: [
+                "FTAPortal",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,88 @@
+import DockerEngine
+import FTACore
+import FTAStore
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// The parts `buildApplication` wires together; tests build them with their own runtime.
+public struct PortalServices: Sendable {
+    public let configuration: PortalConfiguration
+    public let database: AppDatabase
+    public let docker: DockerEngineClient
+    public let runtime: any BotRuntime
+    public let lifecycle: BotLifecycle
+    public let reconciler: Reconciler
+    public let bridge: FreqtradeBridge
+    public let audit: AuditTrail
+    public let sessions: SessionManager
+    public let hasher: PasswordHasher
+    public let throttle: LoginThrottle
+    public let admission: Admission
+    public let doctor: Doctor
+    public let logger: Logger
+
+    /// Builds every service from the configuration, in dependency order.
+    public init(configuration: PortalConfiguration, database: AppDatabase, runtime: (any BotRuntime)? = nil, logger: Logger) throws {
+        guard let secretBox = configuration.secretBox else {
+            throw ConfigurationError(variable: "FTA_SECRET_KEY", problem: "must be 64 hex characters (32 bytes)")
+        }
+        self.configuration = configuration
+        self.database = database
+        self.logger = logger
+        docker = try DockerEngineClient(url: configuration.dockerURL, logger: logger)
+        self.runtime = runtime ?? DockerBotRuntime(docker: docker, image: configuration.botImage)
+        admission = Admission(memoryBudgetMB: configuration.memoryBudgetMB, defaultMaxBots: configuration.maxBotsPerClient)
+        audit = AuditTrail(database: database, logger: logger)
+        lifecycle = BotLifecycle(database: database, runtime: self.runtime, secretBox: secretBox, admission: admission,
+                                 image: configuration.botImage, exchangeOverride: configuration.exchangeOverride,
+                                 allowTestStrategies: configuration.allowTestStrategies, logger: logger)
+        bridge = FreqtradeBridge(lifecycle: lifecycle, audit: audit, logger: logger)
+        reconciler = Reconciler(database: database, runtime: self.runtime, lifecycle: lifecycle, audit: audit, bridge: bridge, logger: logger)
+        sessions = SessionManager(database: database, configuration: configuration)
+        hasher = PasswordHasher(cost: configuration.bcryptCost)
+        throttle = LoginThrottle(maxFailures: configuration.loginMaxFailures, window: configuration.loginWindow, lockout: configuration.loginLockout)
+        doctor = Doctor(configuration: configuration, docker: docker, database: database, lifecycle: lifecycle, bridge: bridge)
+    }
+}
+
+/// The portal's router: static files, middleware, and the API under `/api/v1`.
+public func buildRouter(_ services: PortalServices) -> Router<PortalContext> {
+    let configuration = services.configuration
+    let router = Router(context: PortalContext.self)
+    router.add(middleware: ResponseHardeningMiddleware(notFoundPage: configuration.webRoot + "/404.html"))
+    router.add(middleware: ClientAddressMiddleware())
+    // Static pages of web/: only GET/HEAD, no directory listing, ".." refused, index.html for "/".
+    router.add(middleware: FileMiddleware<PortalContext, LocalFileSystem>(configuration.webRoot, searchForIndexHtml: true, logger: services.logger))
+
+    let api = router.group("api/v1")
+        .add(middleware: CSRFMiddleware(allowedOrigins: Set([configuration.publicOrigin].compactMap { $0 }), audit: services.audit))
+        .add(middleware: SessionMiddleware(sessions: services.sessions))
+    api.addRoutes(SystemController(database: services.database, runtime: services.runtime, doctor: services.doctor, admission: services.admission).endpoints)
+    api.addRoutes(AuthController(database: services.database, sessions: services.sessions, hasher: services.hasher,
+                                 throttle: services.throttle, audit: services.audit, admission: services.admission).endpoints)
+    api.addRoutes(CatalogController(allowTestStrategies: configuration.allowTestStrategies).endpoints)
+    api.addRoutes(ClientsController(database: services.database, hasher: services.hasher, audit: services.audit, admission: services.admission).endpoints)
+    api.addRoutes(BotsController(database: services.database, lifecycle: services.lifecycle, bridge: services.bridge,
+                                 audit: services.audit, allowTestStrategies: configuration.allowTestStrategies).endpoints)
+    api.addRoutes(AuditController(database: services.database).endpoints)
+    return router
+}
+
+/// Builds `fta serve`: logger → database → services → router → `Application`, with the
+/// reconciler and the session cleanup as services that stop on graceful shutdown.
+public func buildApplication(_ configuration: PortalConfiguration, logger: Logger) throws -> some ApplicationProtocol {
+    let database = try AppDatabase.open(path: configuration.databasePath)
+    let services = try PortalServices(configuration: configuration, database: database, logger: logger)
+    var app = Application(
+        router: buildRouter(services),
+        configuration: .init(address: .hostname(configuration.listenAddress, port: configuration.port), serverName: nil),
+        logger: logger
+    )
+    app.addServices(
+        ReconcilerService(reconciler: services.reconciler, interval: .seconds(Int64(configuration.reconcileInterval)), logger: logger),
+        SessionCleanupService(database: database, throttle: services.throttle, idleTimeout: configuration.sessionIdleTimeout, logger: logger)
+    )
+    return app
+}

@@ -1,0 +1,58 @@
+import Crypto
+import FTACore
+import FTAStore
+import Foundation
+import Hummingbird
+
+/// Server-side sessions: a 256-bit random token in an `HttpOnly`, `SameSite=Strict` cookie,
+/// stored in SQLite only as its SHA-256, with an idle timeout and an absolute lifetime.
+public struct SessionManager: Sendable {
+    let database: AppDatabase
+    public let cookieName: String
+    let secure: Bool
+    let idleTimeout: TimeInterval
+    let lifetime: TimeInterval
+
+    public init(database: AppDatabase, configuration: PortalConfiguration) {
+        self.database = database
+        cookieName = configuration.sessionCookieName
+        secure = configuration.servesTLS
+        idleTimeout = configuration.sessionIdleTimeout
+        lifetime = configuration.sessionLifetime
+    }
+
+    /// Starts a new session (always a new token: no fixation) and returns its token.
+    public func start(for user: UserRecord, sourceIP: String, now: Date = Date()) async throws -> String {
+        let token = RandomBytes.base64URL(32)
+        try await database.createSession(SessionRecord(
+            tokenHash: Self.hash(token), userId: user.id!, createdAt: now, lastSeenAt: now,
+            expiresAt: now.addingTimeInterval(lifetime), sourceIp: sourceIP
+        ))
+        return token
+    }
+
+    public func principal(forToken token: String, now: Date = Date()) async throws -> Principal? {
+        // A token is 43 base64url characters; anything else cannot be one of ours.
+        guard token.count == 43 else { return nil }
+        let hash = Self.hash(token)
+        guard let (_, user) = try await database.liveSession(tokenHash: hash, now: now, idleTimeout: idleTimeout) else { return nil }
+        return Principal(user: user, sessionTokenHash: hash)
+    }
+
+    public func end(tokenHash: String) async throws {
+        try await database.deleteSession(tokenHash: tokenHash)
+    }
+
+    public func cookie(for token: String) -> Cookie {
+        Cookie(name: cookieName, value: token, maxAge: Int(lifetime), path: "/", secure: secure, httpOnly: true, sameSite: .strict)
+    }
+
+    /// A cookie that makes the browser forget the session.
+    public var clearingCookie: Cookie {
+        Cookie(name: cookieName, value: "", maxAge: 0, path: "/", secure: secure, httpOnly: true, sameSite: .strict)
+    }
+
+    static func hash(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}

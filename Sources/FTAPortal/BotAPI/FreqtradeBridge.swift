@@ -1,0 +1,126 @@
+import DockerEngine
+import FTACore
+import FTAStore
+import Foundation
+import Logging
+
+/// The portal's bridge to each bot's own Freqtrade REST API, over the client's network.
+///
+/// It signs in with the bot's own random credentials (tokens cached per bot, refreshed on
+/// expiry), uses short timeouts, and runs each call on the transport's thread pool, so a slow
+/// bot never slows another's requests. Every conversation starts with the dry-run guard.
+public struct FreqtradeBridge: Sendable {
+    let lifecycle: BotLifecycle
+    let audit: AuditTrail
+    let tokens: TokenCache
+    let logger: Logger
+    /// Freqtrade answers on the local network in milliseconds; a bot busy computing a candle
+    /// may take a second or two. Beyond this, the user gets "bot_timeout" instead of waiting.
+    let timeout: Duration
+
+    public init(lifecycle: BotLifecycle, audit: AuditTrail, logger: Logger, timeout: Duration = .seconds(5)) {
+        self.lifecycle = lifecycle
+        self.audit = audit
+        self.tokens = TokenCache()
+        self.logger = logger
+        self.timeout = timeout
+    }
+
+    /// Calls `path` (e.g. `/api/v1/profit`) on the bot after checking it still runs in dry-run.
+    public func call(_ bot: BotRecord, _ path: String, method: String = "GET", body: JSONValue? = nil) async throws -> JSONValue {
+        let address = try await address(of: bot)
+        try await enforceDryRun(bot, address: address)
+        return try await request(bot, address: address, method, path, body: body)
+    }
+
+    /// The dry-run guard (the third lock, at run time): if the bot's own `show_config` says
+    /// anything but `dry_run: true`, the container is stopped at once, the bot quarantined,
+    /// and the audit trail says so.
+    public func enforceDryRun(_ bot: BotRecord, address: String? = nil) async throws {
+        let resolved: String
+        if let address { resolved = address } else { resolved = try await self.address(of: bot) }
+        let config = try await request(bot, address: resolved, "GET", "/api/v1/show_config")
+        guard config["dry_run"]?.boolValue == true else {
+            let reported = config["dry_run"].map { "\($0)" } ?? "nothing"
+            try await lifecycle.quarantine(bot.botID, reason: "the bot reported dry_run = \(reported)")
+            await audit.record(AuditEntry(actor: "dry-run-guard", clientId: bot.clientId, action: "bot.quarantine", target: bot.id,
+                                          outcome: .success, detail: "show_config.dry_run was \(reported); container stopped"))
+            logger.critical("bot left dry-run: quarantined", metadata: ["bot": "\(bot.id)"])
+            throw APIError(.conflict, "quarantined", "This bot reported that it was not in dry-run. It has been stopped and quarantined; the operator has been told.")
+        }
+    }
+
+    private func address(of bot: BotRecord) async throws -> String {
+        guard bot.state == .running || bot.state == .starting else {
+            throw APIError(.conflict, "bot_not_running", "This bot is \(bot.state.rawValue); its trading data is available while it runs.")
+        }
+        let status: BotContainerStatus?
+        do { status = try await lifecycle.status(of: bot) } catch { throw BotLifecycle.apiError(for: error) }
+        guard let status, status.running, let ip = status.ipAddress else {
+            throw APIError(.badGateway, "bot_unreachable", "The bot's container is not running.")
+        }
+        return ip
+    }
+
+    private func request(_ bot: BotRecord, address: String, _ method: String, _ path: String, body: JSONValue? = nil, retried: Bool = false) async throws -> JSONValue {
+        let token = try await accessToken(bot, address: address)
+        var headers = [("Authorization", "Bearer \(token)"), ("Accept", "application/json")]
+        var payload: Data?
+        if let body {
+            payload = try JSONEncoder().encode(body)
+            headers.append(("Content-Type", "application/json"))
+        }
+        let response = try await send(HTTPRequest(method: method, url: "http://\(address):\(BotPaths.apiPort)\(path)", headers: headers,
+                                                  body: payload, timeout: timeout, connectTimeout: .seconds(2), maxResponseBytes: 4 << 20))
+        if response.status == 401 && !retried {
+            await tokens.forget(bot.id)
+            return try await request(bot, address: address, method, path, body: body, retried: true)
+        }
+        guard (200..<300).contains(response.status) else {
+            logger.warning("bot API error", metadata: ["bot": "\(bot.id)", "path": "\(path)", "status": "\(response.status)"])
+            let detail = (try? JSONDecoder().decode(JSONValue.self, from: response.body))?["error"]?.stringValue
+            throw APIError(.badGateway, "bot_error", "The bot refused this request" + (detail.map { ": \($0.prefix(200))" } ?? "."))
+        }
+        do { return try JSONDecoder().decode(JSONValue.self, from: response.body) } catch {
+            throw APIError(.badGateway, "bot_error", "The bot answered something unreadable.")
+        }
+    }
+
+    private func accessToken(_ bot: BotRecord, address: String) async throws -> String {
+        if let token = await tokens.token(for: bot.id) { return token }
+        let secrets = try await lifecycle.secrets(of: bot.botID)
+        let basic = Data("\(secrets.apiUsername):\(secrets.apiPassword)".utf8).base64EncodedString()
+        let response = try await send(HTTPRequest(method: "POST", url: "http://\(address):\(BotPaths.apiPort)/api/v1/token/login",
+                                                  headers: [("Authorization", "Basic \(basic)")], timeout: timeout, connectTimeout: .seconds(2)))
+        guard response.status == 200, let token = (try? JSONDecoder().decode(JSONValue.self, from: response.body))?["access_token"]?.stringValue else {
+            logger.warning("bot API login failed", metadata: ["bot": "\(bot.id)", "status": "\(response.status)"])
+            throw APIError(.badGateway, "bot_unreachable", "The portal could not sign in to the bot's API.")
+        }
+        // Freqtrade's access tokens live 15 minutes; refresh a little before.
+        await tokens.store(token, for: bot.id, until: Date().addingTimeInterval(14 * 60))
+        return token
+    }
+
+    private func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        do {
+            return try await HTTPTransport.perform(request)
+        } catch .timeout {
+            throw APIError(.gatewayTimeout, "bot_timeout", "The bot did not answer in time. It may be busy; try again.")
+        } catch {
+            throw APIError(.badGateway, "bot_unreachable", "The bot's API is not reachable yet. A starting bot needs a minute.")
+        }
+    }
+}
+
+/// Access tokens of bots' APIs, in memory only.
+actor TokenCache {
+    private var tokens: [String: (token: String, until: Date)] = [:]
+
+    func token(for bot: String, now: Date = Date()) -> String? {
+        guard let entry = tokens[bot], entry.until > now else { return nil }
+        return entry.token
+    }
+
+    func store(_ token: String, for bot: String, until: Date) { tokens[bot] = (token, until) }
+    func forget(_ bot: String) { tokens[bot] = nil }
+}

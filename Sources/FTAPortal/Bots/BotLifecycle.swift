@@ -1,0 +1,163 @@
+import DockerEngine
+import FTACore
+import FTAStore
+import Foundation
+import Logging
+
+/// The lifecycle operations behind the portal and the CLI: create, start, stop, restart,
+/// delete, logs, quarantine.
+///
+/// Each records intent in the database before touching Docker and is idempotent, so an
+/// operation cut off halfway (a crash, a timeout) is finished by retrying it or by the
+/// reconciler. Operations on one bot are serialised.
+public struct BotLifecycle: Sendable {
+    let database: AppDatabase
+    let runtime: any BotRuntime
+    let secretBox: SecretBox
+    let admission: Admission
+    let image: String
+    let exchangeOverride: ExchangeOverride?
+    let allowTestStrategies: Bool
+    let locks: KeyedLock
+    let logger: Logger
+
+    public init(database: AppDatabase, runtime: any BotRuntime, secretBox: SecretBox, admission: Admission, image: String,
+                exchangeOverride: ExchangeOverride?, allowTestStrategies: Bool, logger: Logger) {
+        self.database = database
+        self.runtime = runtime
+        self.secretBox = secretBox
+        self.admission = admission
+        self.image = image
+        self.exchangeOverride = exchangeOverride
+        self.allowTestStrategies = allowTestStrategies
+        self.locks = KeyedLock()
+        self.logger = logger
+    }
+
+    /// Records a new bot with fresh sealed secrets; starts it when `start`.
+    public func create(id: BotID, client: ClientRecord, settings: BotSettings, start: Bool) async throws -> BotRecord {
+        let bot = BotRecord(id: id, clientID: client.clientID, settings: settings, desiredState: .stopped)
+        let sealed = try secretBox.seal(BotSecrets.generate(), for: id)
+        let maxBots = admission.maxBots(for: client)
+        switch try await database.createBot(bot, secrets: BotSecretRecord(botId: id, sealed: sealed), maxBots: maxBots) {
+        case .created: break
+        case .idTaken: throw APIError(.conflict, "conflict", "A bot with the id '\(id)' already exists. Choose another id.")
+        case .quotaReached(let count):
+            throw APIError(.conflict, "quota_exceeded", "This client already has \(count) of its \(maxBots) bots. Delete one before creating another.")
+        }
+        guard start else { return bot }
+        return try await self.start(id)
+    }
+
+    /// Renders the config from the database and (re)creates and starts the container.
+    @discardableResult
+    public func start(_ id: BotID) async throws -> BotRecord {
+        try await locks.withLock(id.rawValue) {
+            guard let bot = try await database.bot(id) else { throw APIError.notFound("No such bot.") }
+            try ensureCanMove(bot, to: .starting)
+            if let refusal = admission.refusal(toStart: bot, among: try await database.bots()) { throw refusal }
+            _ = try await database.updateBot(id) { $0.state = .starting; $0.desiredState = .running; $0.lastError = nil }
+            do {
+                let launch = try await launchPlan(for: bot)
+                try await runtime.ensureClientNetwork(bot.clientID)
+                try await runtime.ensureVolume(bot: id, client: bot.clientID)
+                try await runtime.launch(launch)
+            } catch let error as DockerError {
+                try await fail(id, error)
+            }
+            return try await database.updateBot(id) { $0.state = .running; $0.startedAt = Date() }!
+        }
+    }
+
+    /// Stops the container; the bot stays stopped until started again.
+    @discardableResult
+    public func stop(_ id: BotID) async throws -> BotRecord {
+        try await locks.withLock(id.rawValue) {
+            guard let bot = try await database.bot(id) else { throw APIError.notFound("No such bot.") }
+            if bot.state == .quarantined { return bot }
+            try ensureCanMove(bot, to: .stopping)
+            _ = try await database.updateBot(id) { $0.state = .stopping; $0.desiredState = .stopped }
+            do { try await runtime.stop(bot: id) } catch { try await fail(id, error) }
+            return try await database.updateBot(id) { $0.state = .stopped; $0.startedAt = nil }!
+        }
+    }
+
+    @discardableResult
+    public func restart(_ id: BotID) async throws -> BotRecord {
+        try await stop(id)
+        return try await start(id)
+    }
+
+    /// Removes the container, the volume and, with the client's last bot, the network; then
+    /// the record and its secrets.
+    public func delete(_ id: BotID) async throws {
+        try await locks.withLock(id.rawValue) {
+            guard let bot = try await database.bot(id) else { throw APIError.notFound("No such bot.") }
+            try ensureCanMove(bot, to: .deleting)
+            _ = try await database.updateBot(id) { $0.state = .deleting; $0.desiredState = .stopped }
+            do {
+                try await runtime.remove(bot: id)
+                try await runtime.removeVolume(bot: id)
+                try await database.deleteBot(id)
+                if try await database.botCount(ofClient: bot.clientID) == 0 {
+                    try await runtime.removeClientNetwork(bot.clientID)
+                }
+            } catch let error as DockerError {
+                // The bot stays `deleting`; retrying the delete (or the reconciler) finishes it.
+                logger.error("delete failed", metadata: ["bot": "\(id)", "error": "\(error)"])
+                throw Self.apiError(for: error)
+            }
+        }
+    }
+
+    /// Stops a bot at once and keeps it stopped: it did something fta never allows.
+    public func quarantine(_ id: BotID, reason: String) async throws {
+        try await locks.withLock(id.rawValue) {
+            _ = try await database.updateBot(id) { $0.state = .quarantined; $0.desiredState = .stopped; $0.lastError = "Quarantined: \(reason)" }
+            do { try await runtime.stop(bot: id) } catch { logger.error("quarantine stop failed", metadata: ["bot": "\(id)", "error": "\(error)"]) }
+        }
+    }
+
+    public func logs(_ id: BotID, tail: Int) async throws -> [String] {
+        do { return try await runtime.logs(bot: id, tail: tail) } catch .notFound { return [] } catch { throw Self.apiError(for: error) }
+    }
+
+    public func status(of bot: BotRecord) async throws(DockerError) -> BotContainerStatus? {
+        try await runtime.status(bot: bot.botID, client: bot.clientID, size: bot.botSize)
+    }
+
+    /// The bot's decrypted API credentials (for the portal's bridge to its Freqtrade API).
+    public func secrets(of id: BotID) async throws -> BotSecrets {
+        guard let record = try await database.botSecret(id) else { throw APIError.internalError }
+        return try secretBox.openSecrets(record.sealed, for: id)
+    }
+
+    func launchPlan(for bot: BotRecord) async throws -> BotLaunch {
+        BotLaunch(botID: bot.botID, clientID: bot.clientID, settings: try bot.settings(allowTestStrategies: true),
+                  secrets: try await secrets(of: bot.botID), image: image, exchangeOverride: exchangeOverride)
+    }
+
+    private func ensureCanMove(_ bot: BotRecord, to next: BotState) throws {
+        guard bot.state.canMove(to: next) else {
+            throw APIError(.conflict, "conflict", "This bot is \(bot.state.rawValue) and cannot be \(next == .deleting ? "deleted" : next.rawValue == "starting" ? "started" : "stopped") now.")
+        }
+    }
+
+    /// Marks the bot failed with a user-facing reason and throws the matching API error.
+    private func fail(_ id: BotID, _ error: any Error) async throws -> Never {
+        let apiError = (error as? DockerError).map(Self.apiError(for:)) ?? APIError.internalError
+        logger.error("bot operation failed", metadata: ["bot": "\(id)", "error": "\(error)"])
+        _ = try? await database.updateBot(id) { $0.state = .failed; $0.lastError = apiError.message }
+        throw apiError
+    }
+
+    /// Docker's own words stay in the log; the user gets a sentence that says what to do.
+    static func apiError(for error: DockerError) -> APIError {
+        switch error {
+        case .unreachable, .timeout: .dockerUnavailable
+        case .notFound: APIError(.serviceUnavailable, "docker_unavailable", "The bot image is not available on this server. The operator must pull or build it.")
+        case .deniedByProxy: APIError(.internalServerError, "internal", "The container engine refused this operation. The operator can find details in the server log.")
+        default: APIError(.internalServerError, "internal", "The container engine could not do this. The operator can find details in the server log.")
+        }
+    }
+}

@@ -1,0 +1,205 @@
+import FTACore
+import Foundation
+
+/// Everything `fta` reads from its environment (`FTA_*`, `DOCKER_NETWORK`), validated at start.
+///
+/// Flags override variables: the CLI passes its flags as `overrides`, keyed by the variable name
+/// they replace. A missing or malformed required value stops start-up with a message naming it.
+public struct PortalConfiguration: Sendable {
+    public var listenAddress: String
+    public var port: Int
+    public var databasePath: String
+    public var webRoot: String
+    public var dockerURL: String
+    public var botImage: String
+    public var secretKeyHex: String
+    /// The URL users type (nginx's). `https` turns on `Secure` cookies with the `__Host-` prefix.
+    public var publicURL: String?
+    public var controlNetwork: String
+    public var memoryBudgetMB: Int
+    public var maxBotsPerClient: Int
+    public var sessionIdleTimeout: TimeInterval
+    public var sessionLifetime: TimeInterval
+    public var loginMaxFailures: Int
+    public var loginWindow: TimeInterval
+    public var loginLockout: TimeInterval
+    public var bcryptCost: UInt8
+    public var reconcileInterval: TimeInterval
+    public var allowTestStrategies: Bool
+    public var exchangeOverride: ExchangeOverride?
+    public var logLevel: String
+
+    /// Variables with their defaults and one line of documentation, in `.env.example` order.
+    public static let variables: [(name: String, defaultValue: String?, doc: String)] = [
+        ("FTA_LISTEN", "127.0.0.1", "address fta serve binds; loopback only (127.0.0.1 or ::1)"),
+        ("FTA_PORT", "8080", "port fta serve binds"),
+        ("FTA_DATABASE", "/var/lib/fta/fta.sqlite", "the SQLite file holding all state"),
+        ("FTA_WEB_ROOT", "/usr/local/share/fta/web", "the static files of the web portal"),
+        ("FTA_DOCKER_URL", "unix:///run/fta-proxy/docker.sock", "the Docker socket proxy (never the Docker socket itself)"),
+        ("FTA_BOT_IMAGE", "freqtradeorg/freqtrade:2026.9", "the pinned Freqtrade image bots run"),
+        ("FTA_SECRET_KEY", nil, "64 hex characters (32 random bytes) sealing bot secrets at rest"),
+        ("FTA_PUBLIC_URL", "http://127.0.0.1:8081", "the URL users open (nginx); https turns on Secure cookies"),
+        ("DOCKER_NETWORK", "fta-control", "the control network of the socket proxy"),
+        ("FTA_MEMORY_BUDGET_MB", "", "memory all running bots may use together; empty: host memory minus 512 MiB"),
+        ("FTA_MAX_BOTS_PER_CLIENT", "3", "default bot quota per client"),
+        ("FTA_SESSION_IDLE_MINUTES", "30", "a session ends after this much inactivity"),
+        ("FTA_SESSION_MAX_HOURS", "12", "a session ends after this long, whatever the activity"),
+        ("FTA_LOGIN_MAX_FAILURES", "5", "failed logins per account or per IP before a lockout"),
+        ("FTA_LOGIN_WINDOW_SECONDS", "900", "the window in which failures are counted"),
+        ("FTA_LOGIN_LOCKOUT_SECONDS", "900", "how long a lockout lasts"),
+        ("FTA_BCRYPT_COST", "12", "bcrypt cost for passwords (12 or more)"),
+        ("FTA_RECONCILE_SECONDS", "30", "how often the reconciler compares the database with Docker"),
+        ("FTA_ALLOW_TEST_STRATEGIES", "false", "offer test-only strategies (tests only)"),
+        ("FTA_EXCHANGE_OVERRIDE", "", "test only: JSON {\"ccxt_config\":{...},\"ccxt_async_config\":{...}} pointing bots at a local market simulator"),
+        ("FTA_LOG_LEVEL", "info", "trace, debug, info, notice, warning, error or critical"),
+    ]
+
+    /// Reads and validates the configuration.
+    /// - Parameters:
+    ///   - environment: usually `ProcessInfo.processInfo.environment`.
+    ///   - overrides: flag values keyed by the variable they override.
+    ///   - requireSecrets: false for commands that never touch bot secrets (migrate, backup, ...).
+    public static func load(
+        environment: [String: String], overrides: [String: String] = [:], requireSecrets: Bool = true,
+        hostMemoryMB: Int? = HostResources.totalMemoryMB()
+    ) throws(ConfigurationError) -> PortalConfiguration {
+        var values: [String: String] = [:]
+        for (name, defaultValue, _) in variables {
+            if let v = overrides[name] ?? environment[name], !v.isEmpty { values[name] = v } else if let d = defaultValue, !d.isEmpty { values[name] = d }
+        }
+        func int(_ name: String, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+            guard let text = values[name], let v = Int(text), range.contains(v) else {
+                throw ConfigurationError(variable: name, problem: "must be a whole number from \(range.lowerBound) to \(range.upperBound), got '\(values[name] ?? "")'")
+            }
+            return v
+        }
+        func bool(_ name: String) throws(ConfigurationError) -> Bool {
+            switch values[name]?.lowercased() {
+            case "true", "1", "yes": return true
+            case "false", "0", "no", nil: return false
+            default: throw ConfigurationError(variable: name, problem: "must be true or false, got '\(values[name]!)'")
+            }
+        }
+
+        let listen = values["FTA_LISTEN"]!
+        guard ["127.0.0.1", "::1", "localhost"].contains(listen) else {
+            throw ConfigurationError(variable: "FTA_LISTEN", problem: "must be a loopback address (127.0.0.1 or ::1); fta serve never listens on '\(listen)': publish it through nginx instead")
+        }
+
+        let secret = values["FTA_SECRET_KEY"] ?? ""
+        if requireSecrets {
+            if secret.isEmpty { throw ConfigurationError(variable: "FTA_SECRET_KEY", problem: "is required (generate one with: openssl rand -hex 32)") }
+            if secret.lowercased().contains("change") || secret.lowercased().contains("placeholder") || Set(secret).count < 8 {
+                throw ConfigurationError(variable: "FTA_SECRET_KEY", problem: "is still a placeholder; generate one with: openssl rand -hex 32")
+            }
+            if SecretBox(hexKey: secret) == nil {
+                throw ConfigurationError(variable: "FTA_SECRET_KEY", problem: "must be 64 hex characters (32 bytes); generate one with: openssl rand -hex 32")
+            }
+        }
+
+        let docker = values["FTA_DOCKER_URL"]!
+        guard docker.hasPrefix("unix:///") || docker.hasPrefix("http://") || docker.hasPrefix("https://") else {
+            throw ConfigurationError(variable: "FTA_DOCKER_URL", problem: "must be unix:///absolute/path or http://host:port, got '\(docker)'")
+        }
+        if ["unix:///var/run/docker.sock", "unix:///run/docker.sock"].contains(docker) {
+            throw ConfigurationError(variable: "FTA_DOCKER_URL", problem: "points at the Docker socket itself; fta talks to Docker only through the socket proxy")
+        }
+
+        let publicURL = values["FTA_PUBLIC_URL"]
+        if let publicURL, URL(string: publicURL)?.scheme.map({ ["http", "https"].contains($0) }) != true || URL(string: publicURL)?.host == nil {
+            throw ConfigurationError(variable: "FTA_PUBLIC_URL", problem: "must be an http(s) URL like https://portal.example.com, got '\(publicURL)'")
+        }
+
+        let image = values["FTA_BOT_IMAGE"]!
+        guard image.range(of: #"^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?(@sha256:[0-9a-f]{64})?$"#, options: .regularExpression) != nil,
+              image.contains(":") || image.contains("@")
+        else {
+            throw ConfigurationError(variable: "FTA_BOT_IMAGE", problem: "must be a pinned image reference like freqtradeorg/freqtrade:2026.9, got '\(image)'")
+        }
+
+        let budget: Int
+        if values["FTA_MEMORY_BUDGET_MB"] != nil {
+            budget = try int("FTA_MEMORY_BUDGET_MB", 128...1_048_576)
+        } else {
+            budget = HostResources.defaultBudgetMB(hostMemoryMB: hostMemoryMB)
+        }
+
+        var override: ExchangeOverride?
+        if let text = values["FTA_EXCHANGE_OVERRIDE"] {
+            guard let json = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)), let ccxt = json["ccxt_config"] else {
+                throw ConfigurationError(variable: "FTA_EXCHANGE_OVERRIDE", problem: "must be JSON with a ccxt_config object")
+            }
+            override = ExchangeOverride(ccxtConfig: ccxt, ccxtAsyncConfig: json["ccxt_async_config"] ?? ccxt)
+        }
+
+        let level = values["FTA_LOG_LEVEL"]!
+        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {
+            throw ConfigurationError(variable: "FTA_LOG_LEVEL", problem: "must be one of trace, debug, info, notice, warning, error, critical")
+        }
+
+        return PortalConfiguration(
+            listenAddress: listen == "localhost" ? "127.0.0.1" : listen,
+            port: try int("FTA_PORT", 1...65535),
+            databasePath: values["FTA_DATABASE"]!,
+            webRoot: values["FTA_WEB_ROOT"]!,
+            dockerURL: docker,
+            botImage: image,
+            secretKeyHex: secret,
+            publicURL: publicURL,
+            controlNetwork: values["DOCKER_NETWORK"]!,
+            memoryBudgetMB: budget,
+            maxBotsPerClient: try int("FTA_MAX_BOTS_PER_CLIENT", 1...1000),
+            sessionIdleTimeout: TimeInterval(try int("FTA_SESSION_IDLE_MINUTES", 1...1440) * 60),
+            sessionLifetime: TimeInterval(try int("FTA_SESSION_MAX_HOURS", 1...720) * 3600),
+            loginMaxFailures: try int("FTA_LOGIN_MAX_FAILURES", 1...100),
+            loginWindow: TimeInterval(try int("FTA_LOGIN_WINDOW_SECONDS", 1...86400)),
+            loginLockout: TimeInterval(try int("FTA_LOGIN_LOCKOUT_SECONDS", 1...86400)),
+            bcryptCost: UInt8(try int("FTA_BCRYPT_COST", 12...16)),
+            reconcileInterval: TimeInterval(try int("FTA_RECONCILE_SECONDS", 1...3600)),
+            allowTestStrategies: try bool("FTA_ALLOW_TEST_STRATEGIES"),
+            exchangeOverride: override,
+            logLevel: level
+        )
+    }
+
+    /// Whether the portal is reached over TLS (nginx with a certificate).
+    public var servesTLS: Bool { publicURL?.hasPrefix("https://") == true }
+
+    /// The session cookie's name: the `__Host-` prefix binds it to this host and path, over TLS.
+    public var sessionCookieName: String { servesTLS ? "__Host-fta_session" : "fta_session" }
+
+    /// The origin browsers send in `Origin` for the portal's own pages.
+    public var publicOrigin: String? {
+        guard let publicURL, let url = URL(string: publicURL), let scheme = url.scheme, let host = url.host else { return nil }
+        return url.port.map { "\(scheme)://\(host):\($0)" } ?? "\(scheme)://\(host)"
+    }
+
+    public var secretBox: SecretBox? { SecretBox(hexKey: secretKeyHex) }
+}
+
+/// A configuration value that stops start-up, with the variable it concerns.
+public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
+    public let variable: String
+    public let problem: String
+    public var description: String { "\(variable) \(problem)" }
+}
+
+/// The host's memory, for the default bot memory budget.
+public enum HostResources {
+    /// What the host keeps for itself: the OS, Docker, nginx, the proxy and fta.
+    public static let reservedMB = 512
+
+    public static func totalMemoryMB() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemTotal:") }),
+              let kb = Int(line.split(separator: " ").dropFirst().first ?? "")
+        else { return nil }
+        return kb / 1024
+    }
+
+    /// Host memory minus the reserve, never below one small bot. On a 1 GiB host: about 450 MiB,
+    /// one small bot; the swap file install.sh adds is headroom, not budget.
+    public static func defaultBudgetMB(hostMemoryMB: Int?) -> Int {
+        max(BotSize.small.memoryMB, (hostMemoryMB ?? 1024) - reservedMB)
+    }
+}

@@ -1,0 +1,234 @@
+import FTACore
+import FTAStore
+import Foundation
+import Hummingbird
+
+/// Bots: list, create, read, delete, start/stop/restart, logs, and the bot's own trading data.
+///
+/// Every lookup is scoped to the caller's client before anything else: another client's bot is
+/// a 404, exactly like a bot that does not exist. Only then does the role decide (viewer: 403
+/// on changes).
+struct BotsController {
+    let database: AppDatabase
+    let lifecycle: BotLifecycle
+    let bridge: FreqtradeBridge
+    let audit: AuditTrail
+    let allowTestStrategies: Bool
+
+    var endpoints: RouteCollection<PortalContext> {
+        let routes = RouteCollection(context: PortalContext.self)
+        routes.get("bots", use: list)
+        routes.post("bots", use: create)
+        routes.get("bots/:botId", use: show)
+        routes.delete("bots/:botId", use: delete)
+        routes.post("bots/:botId/start", use: start)
+        routes.post("bots/:botId/stop", use: stop)
+        routes.post("bots/:botId/restart", use: restart)
+        routes.get("bots/:botId/logs", use: logs)
+        routes.get("bots/:botId/status", use: status)
+        routes.get("bots/:botId/profit", use: profit)
+        routes.get("bots/:botId/trades", use: trades)
+        routes.post("bots/:botId/trading/start", use: tradingStart)
+        routes.post("bots/:botId/trading/stop", use: tradingStop)
+        routes.post("bots/:botId/trades/:tradeId/exit", use: forceExit)
+        return routes
+    }
+
+    @Sendable func list(_ request: Request, context: PortalContext) async throws -> BotsEnvelope {
+        let principal = try context.requireUser()
+        let scope: ClientID?
+        if principal.isAdmin {
+            if let raw = request.uri.queryParameters["client"] {
+                guard let id = ClientID(String(raw)) else { throw APIError.validation(.init("client", Identifier.rule)) }
+                scope = id
+            } else {
+                scope = nil
+            }
+        } else {
+            // A client user's list is their own client's, whatever `?client=` says.
+            scope = principal.clientID
+        }
+        return BotsEnvelope(bots: try await database.bots(ofClient: scope).map(BotView.init))
+    }
+
+    struct NewBot: StrictInput {
+        static let fields: Set<String> = [
+            "id", "clientId", "name", "exchange", "pairs", "stakeCurrency", "stakeAmount", "dryRunWallet",
+            "maxOpenTrades", "timeframe", "strategy", "size", "start",
+        ]
+        var id: String?
+        var clientId: String?
+        var name: String?
+        var exchange: String?
+        var pairs: [String]?
+        var stakeCurrency: String?
+        var stakeAmount: String?
+        var dryRunWallet: Double?
+        var maxOpenTrades: Int?
+        var timeframe: String?
+        var strategy: String?
+        var size: String?
+        var start: Bool?
+    }
+
+    @Sendable func create(_ request: Request, context: PortalContext) async throws -> EditedResponse<BotEnvelope> {
+        let principal = try context.requireUser()
+        guard principal.role.canManageBots else {
+            await audit.record(context, action: "bot.create", outcome: .denied, detail: "viewer")
+            throw APIError.forbidden
+        }
+        let input = try await request.decodeStrict(NewBot.self, context: context)
+        let draft = BotDraft(name: input.name, exchange: input.exchange, pairs: input.pairs, stakeCurrency: input.stakeCurrency,
+                             stakeAmount: input.stakeAmount, dryRunWallet: input.dryRunWallet, maxOpenTrades: input.maxOpenTrades,
+                             timeframe: input.timeframe, strategy: input.strategy, size: input.size)
+        var errors = FieldErrors()
+        let id = input.id.flatMap(BotID.init)
+        if id == nil { errors.add("id", input.id == nil ? "is required" : Identifier.rule) }
+        var clientID = principal.clientID
+        if principal.isAdmin {
+            clientID = input.clientId.flatMap(ClientID.init)
+            if clientID == nil { errors.add("clientId", "is required for an admin: the client the bot belongs to") }
+        } else if input.clientId != nil, input.clientId != principal.clientID?.rawValue {
+            // An owner naming another client learns nothing: the field is simply refused.
+            errors.add("clientId", "must be omitted or be your own client")
+        }
+        var settings: BotSettings?
+        do { settings = try draft.validated(allowTestStrategies: allowTestStrategies) } catch {
+            for (field, message) in error.messages { errors.add(field, message) }
+        }
+        try errors.throwIfAny()
+        guard let client = try await database.client(clientID!) else {
+            throw APIError.validation(.init("clientId", "is not a known client"))
+        }
+        do {
+            let bot = try await lifecycle.create(id: id!, client: client, settings: settings!, start: input.start ?? true)
+            await audit.record(context, action: "bot.create", target: bot.id, clientId: bot.clientId, outcome: .success)
+            return EditedResponse(status: .created, response: BotEnvelope(bot: BotView(try await database.bot(id!) ?? bot)))
+        } catch let error as APIError {
+            await audit.record(context, action: "bot.create", target: id!.rawValue, clientId: client.id, outcome: .failure, detail: error.code)
+            throw error
+        }
+    }
+
+    @Sendable func show(_ request: Request, context: PortalContext) async throws -> BotEnvelope {
+        BotEnvelope(bot: BotView(try await scopedBot(context, action: "bot.read")))
+    }
+
+    @Sendable func delete(_ request: Request, context: PortalContext) async throws -> Response {
+        let bot = try await managedBot(context, action: "bot.delete")
+        try await audited(context, "bot.delete", bot) { try await lifecycle.delete(bot.botID) }
+        return Response(status: .noContent)
+    }
+
+    @Sendable func start(_ request: Request, context: PortalContext) async throws -> BotEnvelope {
+        let bot = try await managedBot(context, action: "bot.start")
+        return BotEnvelope(bot: BotView(try await audited(context, "bot.start", bot) { try await lifecycle.start(bot.botID) }))
+    }
+
+    @Sendable func stop(_ request: Request, context: PortalContext) async throws -> BotEnvelope {
+        let bot = try await managedBot(context, action: "bot.stop")
+        return BotEnvelope(bot: BotView(try await audited(context, "bot.stop", bot) { try await lifecycle.stop(bot.botID) }))
+    }
+
+    @Sendable func restart(_ request: Request, context: PortalContext) async throws -> BotEnvelope {
+        let bot = try await managedBot(context, action: "bot.restart")
+        return BotEnvelope(bot: BotView(try await audited(context, "bot.restart", bot) { try await lifecycle.restart(bot.botID) }))
+    }
+
+    @Sendable func logs(_ request: Request, context: PortalContext) async throws -> LogsView {
+        let bot = try await scopedBot(context, action: "bot.logs")
+        var tail = 200
+        if let raw = request.uri.queryParameters["tail"] {
+            guard let value = Int(raw), (1...5000).contains(value) else { throw APIError.validation(.init("tail", "must be between 1 and 5000")) }
+            tail = value
+        }
+        return LogsView(lines: try await lifecycle.logs(bot.botID, tail: tail))
+    }
+
+    @Sendable func status(_ request: Request, context: PortalContext) async throws -> PassThrough {
+        let bot = try await scopedBot(context, action: "bot.status")
+        let trades = try await bridge.call(bot, "/api/v1/status")
+        return PassThrough(value: .object(["trades": trades]))
+    }
+
+    @Sendable func profit(_ request: Request, context: PortalContext) async throws -> PassThrough {
+        let bot = try await scopedBot(context, action: "bot.profit")
+        return PassThrough(value: try await bridge.call(bot, "/api/v1/profit"))
+    }
+
+    @Sendable func trades(_ request: Request, context: PortalContext) async throws -> PassThrough {
+        let bot = try await scopedBot(context, action: "bot.trades")
+        let query = request.uri.queryParameters
+        var limit = 50, offset = 0
+        if let raw = query["limit"] {
+            guard let value = Int(raw), (1...500).contains(value) else { throw APIError.validation(.init("limit", "must be between 1 and 500")) }
+            limit = value
+        }
+        if let raw = query["offset"] {
+            guard let value = Int(raw), value >= 0, value <= 1_000_000 else { throw APIError.validation(.init("offset", "must be 0 or more")) }
+            offset = value
+        }
+        let answer = try await bridge.call(bot, "/api/v1/trades?limit=\(limit)&offset=\(offset)")
+        return PassThrough(value: .object([
+            "trades": answer["trades"] ?? .array([]),
+            "total": answer["total_trades"] ?? .number(0),
+            "offset": .number(Double(offset)),
+        ]))
+    }
+
+    @Sendable func tradingStart(_ request: Request, context: PortalContext) async throws -> PassThrough {
+        let bot = try await managedBot(context, action: "bot.trading_start")
+        return PassThrough(value: try await audited(context, "bot.trading_start", bot) { try await bridge.call(bot, "/api/v1/start", method: "POST") })
+    }
+
+    @Sendable func tradingStop(_ request: Request, context: PortalContext) async throws -> PassThrough {
+        let bot = try await managedBot(context, action: "bot.trading_stop")
+        return PassThrough(value: try await audited(context, "bot.trading_stop", bot) { try await bridge.call(bot, "/api/v1/stop", method: "POST") })
+    }
+
+    @Sendable func forceExit(_ request: Request, context: PortalContext) async throws -> PassThrough {
+        let bot = try await managedBot(context, action: "bot.force_exit")
+        guard let raw = context.parameters.get("tradeId"), let tradeID = Int(raw), tradeID > 0 else { throw APIError.notFound("No such trade.") }
+        return PassThrough(value: try await audited(context, "bot.force_exit", bot, detail: "trade \(tradeID)") {
+            try await bridge.call(bot, "/api/v1/forceexit", method: "POST", body: .object(["tradeid": .string(String(tradeID))]))
+        })
+    }
+
+    /// The bot named in the path when the caller may see it; a 404 otherwise (and an audit
+    /// entry when it exists under another client).
+    private func scopedBot(_ context: PortalContext, action: String) async throws -> BotRecord {
+        let principal = try context.requireUser()
+        guard let raw = context.parameters.get("botId"), let id = BotID(raw) else { throw APIError.notFound("No such bot.") }
+        let bot = principal.isAdmin ? try await database.bot(id) : try await database.bot(id, ofClient: principal.clientID!)
+        guard let bot else {
+            if try await database.bot(id) != nil {
+                await audit.record(context, action: action, target: id.rawValue, outcome: .denied, detail: "another client's bot")
+            }
+            throw APIError.notFound("No such bot.")
+        }
+        return bot
+    }
+
+    /// `scopedBot`, then the role must be allowed to change bots.
+    private func managedBot(_ context: PortalContext, action: String) async throws -> BotRecord {
+        let bot = try await scopedBot(context, action: action)
+        guard try context.requireUser().role.canManageBots else {
+            await audit.record(context, action: action, target: bot.id, clientId: bot.clientId, outcome: .denied, detail: "viewer")
+            throw APIError.forbidden
+        }
+        return bot
+    }
+
+    private func audited<T: Sendable>(_ context: PortalContext, _ action: String, _ bot: BotRecord, detail: String? = nil,
+                                      _ body: @Sendable () async throws -> T) async throws -> T {
+        do {
+            let result = try await body()
+            await audit.record(context, action: action, target: bot.id, clientId: bot.clientId, outcome: .success, detail: detail)
+            return result
+        } catch {
+            await audit.record(context, action: action, target: bot.id, clientId: bot.clientId, outcome: .failure,
+                               detail: (error as? APIError)?.code ?? "error")
+            throw error
+        }
+    }
+}

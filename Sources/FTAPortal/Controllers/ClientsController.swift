@@ -1,0 +1,146 @@
+import FTACore
+import FTAStore
+import Foundation
+import GRDB
+import Hummingbird
+
+/// The operator's account management: clients, their users, disabling, password resets.
+struct ClientsController {
+    let database: AppDatabase
+    let hasher: PasswordHasher
+    let audit: AuditTrail
+    let admission: Admission
+
+    var endpoints: RouteCollection<PortalContext> {
+        let routes = RouteCollection(context: PortalContext.self)
+        routes.get("clients", use: list)
+        routes.post("clients", use: create)
+        routes.get("clients/:clientId/users", use: users)
+        routes.post("clients/:clientId/users", use: createUser)
+        routes.patch("users/:userId", use: updateUser)
+        routes.post("users/:userId/password", use: resetPassword)
+        return routes
+    }
+
+    @Sendable func list(_ request: Request, context: PortalContext) async throws -> ClientsEnvelope {
+        _ = try context.requireAdmin()
+        let counts = try await database.clientCounts()
+        return ClientsEnvelope(clients: try await database.clients().map { view($0, counts) })
+    }
+
+    struct NewClient: StrictInput {
+        static let fields: Set<String> = ["id", "name", "maxBots"]
+        var id: String
+        var name: String
+        var maxBots: Int?
+    }
+
+    @Sendable func create(_ request: Request, context: PortalContext) async throws -> EditedResponse<ClientEnvelope> {
+        _ = try context.requireAdmin()
+        let input = try await request.decodeStrict(NewClient.self, context: context)
+        var errors = FieldErrors()
+        let id = ClientID(input.id)
+        if id == nil { errors.add("id", Identifier.rule) }
+        let name = input.name.trimmingCharacters(in: .whitespaces)
+        if name.isEmpty || name.count > 100 || name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            errors.add("name", "must be 1 to 100 printable characters")
+        }
+        if let max = input.maxBots, !(1...1000).contains(max) { errors.add("maxBots", "must be between 1 and 1000") }
+        try errors.throwIfAny()
+        let record = ClientRecord(id: id!, name: name, maxBots: input.maxBots)
+        do {
+            try await database.createClient(record)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            throw APIError.conflict("A client with the id '\(id!)' already exists.")
+        }
+        await audit.record(context, action: "client.create", target: id!.rawValue, clientId: id!.rawValue, outcome: .success)
+        return EditedResponse(status: .created, response: ClientEnvelope(client: view(record, (bots: [:], users: [:]))))
+    }
+
+    @Sendable func users(_ request: Request, context: PortalContext) async throws -> UsersEnvelope {
+        _ = try context.requireAdmin()
+        let client = try await existingClient(context)
+        return UsersEnvelope(users: try await database.users(ofClient: client.clientID).map(UserView.init))
+    }
+
+    struct NewUser: StrictInput {
+        static let fields: Set<String> = ["username", "password", "role"]
+        var username: String
+        var password: String
+        var role: String
+    }
+
+    @Sendable func createUser(_ request: Request, context: PortalContext) async throws -> EditedResponse<UserEnvelope> {
+        _ = try context.requireAdmin()
+        let client = try await existingClient(context)
+        let input = try await request.decodeStrict(NewUser.self, context: context)
+        var errors = FieldErrors()
+        if let problem = UsernameRule.problem(with: input.username) { errors.add("username", problem) }
+        if let problem = PasswordPolicy.problem(with: input.password, username: input.username) { errors.add("password", problem) }
+        let role = Role(rawValue: input.role)
+        if role == nil || role == .admin { errors.add("role", "must be owner or viewer") }
+        try errors.throwIfAny()
+        let hash = try await hasher.hash(input.password)
+        let user: UserRecord
+        do {
+            user = try await database.createUser(UserRecord(username: input.username, passwordHash: hash, role: role!, clientId: client.clientID))
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            throw APIError(.conflict, "conflict", "The username '\(input.username)' is taken.", fields: ["username": "is taken"])
+        }
+        await audit.record(context, action: "user.create", target: user.username, clientId: client.id, outcome: .success, detail: "role \(role!.rawValue)")
+        return EditedResponse(status: .created, response: UserEnvelope(user: UserView(user)))
+    }
+
+    struct UserChange: StrictInput {
+        static let fields: Set<String> = ["disabled"]
+        var disabled: Bool
+    }
+
+    @Sendable func updateUser(_ request: Request, context: PortalContext) async throws -> UserEnvelope {
+        let admin = try context.requireAdmin()
+        let target = try await existingUser(context)
+        let input = try await request.decodeStrict(UserChange.self, context: context)
+        if target.id == admin.userID && input.disabled {
+            throw APIError.conflict("You cannot disable your own account.")
+        }
+        guard let user = try await database.setDisabled(userID: target.id!, input.disabled) else { throw APIError.notFound("No such user.") }
+        await audit.record(context, action: input.disabled ? "user.disable" : "user.enable", target: user.username, clientId: user.clientId, outcome: .success)
+        return UserEnvelope(user: UserView(user))
+    }
+
+    struct PasswordReset: StrictInput {
+        static let fields: Set<String> = ["password"]
+        var password: String
+    }
+
+    @Sendable func resetPassword(_ request: Request, context: PortalContext) async throws -> Response {
+        _ = try context.requireAdmin()
+        let target = try await existingUser(context)
+        let input = try await request.decodeStrict(PasswordReset.self, context: context)
+        if let problem = PasswordPolicy.problem(with: input.password, username: target.username) {
+            throw APIError.validation(FieldErrors("password", problem))
+        }
+        try await database.setPassword(userID: target.id!, hash: try await hasher.hash(input.password))
+        await audit.record(context, action: "user.password_reset", target: target.username, clientId: target.clientId, outcome: .success)
+        return Response(status: .noContent)
+    }
+
+    private func existingClient(_ context: PortalContext) async throws -> ClientRecord {
+        guard let raw = context.parameters.get("clientId"), let id = ClientID(raw), let client = try await database.client(id) else {
+            throw APIError.notFound("No such client.")
+        }
+        return client
+    }
+
+    private func existingUser(_ context: PortalContext) async throws -> UserRecord {
+        guard let raw = context.parameters.get("userId"), let id = Int64(raw), let user = try await database.user(id: id) else {
+            throw APIError.notFound("No such user.")
+        }
+        return user
+    }
+
+    private func view(_ client: ClientRecord, _ counts: (bots: [String: Int], users: [String: Int])) -> ClientView {
+        ClientView(id: client.id, name: client.name, createdAt: client.createdAt, botCount: counts.bots[client.id] ?? 0,
+                   maxBots: admission.maxBots(for: client), userCount: counts.users[client.id] ?? 0)
+    }
+}

@@ -1,0 +1,58 @@
+import FTAStore
+import Foundation
+import Hummingbird
+
+/// `GET /health` for anyone, `GET /system` for admins.
+struct SystemController {
+    let database: AppDatabase
+    let runtime: any BotRuntime
+    let doctor: Doctor
+    let admission: Admission
+
+    var endpoints: RouteCollection<PortalContext> {
+        let routes = RouteCollection(context: PortalContext.self)
+        routes.get("health", use: health)
+        routes.get("system", use: system)
+        routes.get("openapi.json", use: openAPI)
+        return routes
+    }
+
+    struct Health: ResponseCodable {
+        var status: String
+        var checks: [String: String]
+    }
+
+    /// Database and Docker-proxy reachability as ok/fail; no versions, paths or error text.
+    @Sendable func health(_ request: Request, context: PortalContext) async throws -> Health {
+        let databaseOK = (try? await database.writer.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+        let dockerOK = await runtime.isReachable()
+        return Health(status: databaseOK && dockerOK ? "ok" : "degraded",
+                      checks: ["database": databaseOK ? "ok" : "fail", "docker": dockerOK ? "ok" : "fail"])
+    }
+
+    struct System: ResponseCodable {
+        struct Docker: Codable { var reachable: Bool }
+        struct Bots: Codable { var total: Int; var running: Int }
+        var checks: [DoctorCheck]
+        var budget: BudgetView
+        var docker: Docker
+        var bots: Bots
+    }
+
+    @Sendable func system(_ request: Request, context: PortalContext) async throws -> System {
+        _ = try context.requireAdmin()
+        let bots = try await database.bots()
+        let used = admission.usedMB(by: bots)
+        return System(
+            checks: await doctor.run(hostChecks: false),
+            budget: BudgetView(memoryMB: admission.memoryBudgetMB, usedMB: used, freeMB: max(0, admission.memoryBudgetMB - used)),
+            docker: .init(reachable: await runtime.isReachable()),
+            bots: .init(total: bots.count, running: bots.filter { $0.state == .running }.count)
+        )
+    }
+
+    @Sendable func openAPI(_ request: Request, context: PortalContext) async throws -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"],
+                 body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+    }
+}

@@ -1,0 +1,313 @@
+import DockerEngine
+import FTACore
+import FTAStore
+import Foundation
+
+/// One finding of `fta doctor`.
+public struct DoctorCheck: Codable, Sendable, Equatable {
+    public enum Status: String, Codable, Sendable { case pass, warn, fail }
+    public var name: String
+    public var status: Status
+    public var detail: String
+    /// What to do about it; empty on a pass.
+    public var fix: String
+
+    static func pass(_ name: String, _ detail: String) -> DoctorCheck { DoctorCheck(name: name, status: .pass, detail: detail, fix: "") }
+    static func warn(_ name: String, _ detail: String, fix: String) -> DoctorCheck { DoctorCheck(name: name, status: .warn, detail: detail, fix: fix) }
+    static func fail(_ name: String, _ detail: String, fix: String) -> DoctorCheck { DoctorCheck(name: name, status: .fail, detail: detail, fix: fix) }
+}
+
+/// Checks an installation and explains each finding with its fix. The portal's `/system` page
+/// runs the checks that need no root; `fta doctor` runs all of them.
+public struct Doctor: Sendable {
+    let configuration: PortalConfiguration
+    let docker: DockerEngineClient
+    let database: AppDatabase?
+    let lifecycle: BotLifecycle?
+    let bridge: FreqtradeBridge?
+    /// The runtime env file install.sh writes.
+    let envFile: String
+
+    public init(configuration: PortalConfiguration, docker: DockerEngineClient, database: AppDatabase?, lifecycle: BotLifecycle?,
+                bridge: FreqtradeBridge?, envFile: String = ProcessInfo.processInfo.environment["FTA_ENV_FILE"] ?? "/etc/fta/fta.env") {
+        self.configuration = configuration
+        self.docker = docker
+        self.database = database
+        self.lifecycle = lifecycle
+        self.bridge = bridge
+        self.envFile = envFile
+    }
+
+    /// Every check. `hostChecks` adds those that read root-owned files or other processes.
+    public func run(hostChecks: Bool) async -> [DoctorCheck] {
+        var checks: [DoctorCheck] = []
+        if hostChecks {
+            checks.append(portalListensOnLoopbackOnly())
+            checks.append(await portalAnswers())
+            checks.append(nginxProxiesToPortal())
+            checks.append(ftaUserCannotOpenDockerSocket())
+            checks.append(envFileIsPrivate())
+            checks.append(dockerDaemonSettings())
+        }
+        checks.append(await proxyAnswers())
+        checks.append(await proxyRefusesExec())
+        checks.append(databaseIsHealthy())
+        checks += await botsComply()
+        checks.append(diskHeadroom())
+        checks.append(memoryHeadroom())
+        return checks
+    }
+
+    // MARK: Portal and nginx
+
+    func portalListensOnLoopbackOnly() -> DoctorCheck {
+        let listeners = ListeningSockets.tcp(port: configuration.port)
+        if listeners.isEmpty {
+            return .fail("portal.loopback", "nothing listens on port \(configuration.port)", fix: "start the portal: fta serve (or check the fta service's log)")
+        }
+        let exposed = listeners.filter { !["127.0.0.1", "::1"].contains($0) }
+        if exposed.isEmpty { return .pass("portal.loopback", "port \(configuration.port) listens on \(listeners.joined(separator: ", ")) only") }
+        return .fail("portal.loopback", "port \(configuration.port) also listens on \(exposed.joined(separator: ", "))",
+                     fix: "set FTA_LISTEN=127.0.0.1 and make sure no other program uses port \(configuration.port)")
+    }
+
+    func portalAnswers() async -> DoctorCheck {
+        let request = HTTPRequest(method: "GET", url: "http://127.0.0.1:\(configuration.port)/api/v1/health", timeout: .seconds(3))
+        guard let response = try? await HTTPTransport.perform(request), response.status == 200 else {
+            return .fail("portal.health", "GET /api/v1/health on 127.0.0.1:\(configuration.port) did not answer 200", fix: "start the portal and read its log (/var/log/fta/fta.log or journalctl -u fta)")
+        }
+        let status = (try? JSONDecoder().decode(JSONValue.self, from: response.body))?["status"]?.stringValue ?? "?"
+        return status == "ok" ? .pass("portal.health", "health is ok") : .warn("portal.health", "health is \(status)", fix: "see the proxy and database checks below")
+    }
+
+    func nginxProxiesToPortal() -> DoctorCheck {
+        guard let nginx = Shell.which("nginx") else {
+            return .fail("nginx", "nginx is not installed", fix: "run install.sh again")
+        }
+        let test = Shell.run(nginx, ["-t"])
+        guard test.status == 0 else {
+            return .fail("nginx", "nginx -t rejects the configuration: \(test.output.suffix(300))", fix: "fix the site in /etc/nginx, or run install.sh again")
+        }
+        let dump = Shell.run(nginx, ["-T"]).output
+        guard dump.contains("proxy_pass http://127.0.0.1:\(configuration.port)") else {
+            return .fail("nginx", "no nginx site proxies to 127.0.0.1:\(configuration.port)", fix: "run install.sh again to install the fta site")
+        }
+        return .pass("nginx", "configuration valid and proxying to 127.0.0.1:\(configuration.port)")
+    }
+
+    func ftaUserCannotOpenDockerSocket() -> DoctorCheck {
+        let socket = "/var/run/docker.sock"
+        guard FileManager.default.fileExists(atPath: socket) else { return .pass("docker.socket", "\(socket) is absent here") }
+        guard let members = UserGroups.groups(of: "fta") else {
+            return .warn("docker.socket", "there is no fta user", fix: "run install.sh, which creates the fta system user")
+        }
+        var info = stat()
+        guard stat(socket, &info) == 0 else { return .warn("docker.socket", "cannot stat \(socket)", fix: "run fta doctor as root") }
+        let mode = Int(info.st_mode) & 0o777
+        let readableByGroup = mode & 0o060 != 0 && members.contains(info.st_gid)
+        let readableByOthers = mode & 0o006 != 0
+        if readableByGroup || readableByOthers || info.st_uid == UserGroups.uid(of: "fta") {
+            return .fail("docker.socket", "the fta user can open \(socket)", fix: "remove fta from the docker group (gpasswd -d fta docker) and keep the socket 0660 root:docker")
+        }
+        return .pass("docker.socket", "the fta user cannot open \(socket)")
+    }
+
+    func envFileIsPrivate() -> DoctorCheck {
+        guard let text = try? String(contentsOfFile: envFile, encoding: .utf8) else {
+            return .warn("env.file", "\(envFile) is not readable here", fix: "run fta doctor as root, or run install.sh to write it")
+        }
+        let mode = (try? DatabaseFile.mode(of: envFile)) ?? 0
+        if mode & 0o077 != 0 {
+            return .fail("env.file", "\(envFile) has mode \(String(mode, radix: 8))", fix: "chmod 600 \(envFile)")
+        }
+        let placeholders = text.split(separator: "\n").filter { !$0.hasPrefix("#") && ($0.contains("CHANGE_ME") || $0.contains("changeme")) }
+        if !placeholders.isEmpty {
+            let names = placeholders.map { $0.split(separator: "=").first.map(String.init) ?? "?" }
+            return .fail("env.file", "placeholder secrets in \(envFile): \(names.joined(separator: ", "))", fix: "run install.sh again: it generates missing secrets")
+        }
+        return .pass("env.file", "\(envFile) is 0600 and holds no placeholder secret")
+    }
+
+    func dockerDaemonSettings() -> DoctorCheck {
+        let path = "/etc/docker/daemon.json"
+        guard let data = FileManager.default.contents(atPath: path), let json = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+            return .warn("docker.daemon", "\(path) is missing or not JSON", fix: "run install.sh again: it writes log rotation, address pools and live-restore")
+        }
+        var missing: [String] = []
+        if json["log-opts"]?["max-size"] == nil { missing.append("log rotation (log-opts.max-size)") }
+        if (json["default-address-pools"]?.arrayValue ?? []).isEmpty { missing.append("default-address-pools") }
+        if json["live-restore"]?.boolValue != true { missing.append("live-restore") }
+        if json["no-new-privileges"]?.boolValue != true { missing.append("no-new-privileges") }
+        return missing.isEmpty ? .pass("docker.daemon", "log rotation, address pools, live-restore, no-new-privileges set")
+            : .warn("docker.daemon", "missing in \(path): \(missing.joined(separator: ", "))", fix: "run install.sh again")
+    }
+
+    // MARK: Proxy, database, bots
+
+    func proxyAnswers() async -> DoctorCheck {
+        await docker.ping() ? .pass("proxy.ping", "the socket proxy answers at \(configuration.dockerURL)")
+            : .fail("proxy.ping", "no answer from the socket proxy at \(configuration.dockerURL)", fix: "start it: docker compose -f compose/docker-compose.yml up -d (or the fta-proxy service)")
+    }
+
+    func proxyRefusesExec() async -> DoctorCheck {
+        do {
+            _ = try await docker.send("POST", "/containers/fta-bot-doctor/exec", body: ["Cmd": ["id"]])
+            return .fail("proxy.policy", "the proxy let an exec request through", fix: "install fta's compose/haproxy/haproxy.cfg and restart the proxy")
+        } catch .deniedByProxy {
+            return .pass("proxy.policy", "the proxy refuses exec (403)")
+        } catch {
+            return .fail("proxy.policy", "the exec probe got \(error) instead of a 403", fix: "install fta's compose/haproxy/haproxy.cfg and restart the proxy")
+        }
+    }
+
+    func databaseIsHealthy() -> DoctorCheck {
+        let path = configuration.databasePath
+        guard FileManager.default.fileExists(atPath: path) else {
+            return .fail("database", "\(path) does not exist", fix: "run: fta migrate")
+        }
+        do {
+            try DatabaseBackup.checkIntegrity(of: path)
+        } catch {
+            return .fail("database", "\(error)", fix: "restore the latest backup: fta restore FILE")
+        }
+        let mode = (try? DatabaseFile.mode(of: path)) ?? 0
+        guard mode & 0o077 == 0 else {
+            return .fail("database", "\(path) has mode \(String(mode, radix: 8))", fix: "chmod 600 \(path)")
+        }
+        return .pass("database", "integrity ok, mode 600")
+    }
+
+    func botsComply() async -> [DoctorCheck] {
+        guard let database, let lifecycle else { return [] }
+        guard let bots = try? await database.bots() else { return [.fail("bots", "cannot read bots from the database", fix: "see the database check")] }
+        var checks: [DoctorCheck] = []
+        for bot in bots where bot.desiredState == .running || bot.state == .running {
+            let name = "bot.\(bot.id)"
+            do {
+                guard let status = try await lifecycle.status(of: bot) else {
+                    checks.append(.warn(name, "should run but has no container", fix: "fta reconcile recreates it"))
+                    continue
+                }
+                if !status.deviations.isEmpty {
+                    checks.append(.fail(name, "out of the hardened spec: \(status.deviations.joined(separator: "; "))", fix: "fta reconcile stops and quarantines it; then delete and recreate the bot"))
+                    continue
+                }
+                if status.running, let bridge {
+                    do {
+                        try await bridge.enforceDryRun(bot)
+                        checks.append(.pass(name, "hardened, running, reports dry-run"))
+                    } catch let error as APIError where error.code == "quarantined" {
+                        checks.append(.fail(name, "reported live trading; stopped and quarantined", fix: "delete this bot and look at how it was created"))
+                    } catch {
+                        checks.append(.warn(name, "hardened; its API did not confirm dry-run yet", fix: "wait for the bot to finish starting, then run fta doctor again"))
+                    }
+                } else {
+                    checks.append(.pass(name, "hardened (\(status.status))"))
+                }
+            } catch {
+                checks.append(.fail(name, "cannot inspect its container: \(error)", fix: "see the proxy checks"))
+            }
+        }
+        if bots.isEmpty { checks.append(.pass("bots", "no bots yet")) }
+        return checks
+    }
+
+    // MARK: Host resources
+
+    func diskHeadroom() -> DoctorCheck {
+        let dir = (configuration.databasePath as NSString).deletingLastPathComponent
+        var info = statvfs()
+        guard statvfs(dir.isEmpty ? "." : dir, &info) == 0 else { return .warn("disk", "cannot read free space of \(dir)", fix: "check that \(dir) exists") }
+        let freeMB = Int(info.f_bavail) * Int(info.f_frsize) / (1 << 20)
+        if freeMB < 300 { return .fail("disk", "\(freeMB) MiB free on \(dir)", fix: "free disk space: docker system prune (images), old backups, logs") }
+        if freeMB < 1024 { return .warn("disk", "\(freeMB) MiB free on \(dir)", fix: "free disk space soon") }
+        return .pass("disk", "\(freeMB) MiB free on \(dir)")
+    }
+
+    func memoryHeadroom() -> DoctorCheck {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
+              let kb = Int(line.split(separator: " ").dropFirst().first ?? "")
+        else { return .warn("memory", "cannot read /proc/meminfo", fix: "") }
+        let availableMB = kb / 1024
+        let detail = "\(availableMB) MiB available; bot budget \(configuration.memoryBudgetMB) MiB"
+        if availableMB < 64 { return .fail("memory", detail, fix: "stop a bot or add memory/swap") }
+        if availableMB < 150 { return .warn("memory", detail, fix: "the host is short of memory: stop a bot or lower FTA_MEMORY_BUDGET_MB") }
+        return .pass("memory", detail)
+    }
+}
+
+/// Local addresses listening on a TCP port, from /proc/net/tcp and tcp6.
+enum ListeningSockets {
+    static func tcp(port: Int) -> [String] {
+        var addresses: [String] = []
+        let hexPort = String(format: "%04X", port)
+        for (file, v6) in [("/proc/net/tcp", false), ("/proc/net/tcp6", true)] {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
+            for line in text.split(separator: "\n").dropFirst() {
+                let fields = line.split(separator: " ")
+                guard fields.count > 3, fields[3] == "0A" else { continue }  // 0A = LISTEN
+                let local = fields[1].split(separator: ":")
+                guard local.count == 2, local[1] == hexPort else { continue }
+                addresses.append(decode(String(local[0]), v6: v6))
+            }
+        }
+        return addresses
+    }
+
+    private static func decode(_ hex: String, v6: Bool) -> String {
+        let bytes = stride(from: 0, to: hex.count, by: 2).compactMap { i -> UInt8? in
+            let start = hex.index(hex.startIndex, offsetBy: i)
+            return UInt8(hex[start..<hex.index(start, offsetBy: 2)], radix: 16)
+        }
+        if !v6 { return bytes.reversed().map(String.init).joined(separator: ".") }
+        // /proc prints IPv6 as four little-endian 32-bit words.
+        let words = stride(from: 0, to: 16, by: 4).map { Array(bytes[$0..<$0 + 4].reversed()) }.flatMap { $0 }
+        if words[0..<10].allSatisfy({ $0 == 0 }) && words[10] == 0xff && words[11] == 0xff {
+            return words[12...].map(String.init).joined(separator: ".")
+        }
+        if words[0..<15].allSatisfy({ $0 == 0 }) && words[15] == 1 { return "::1" }
+        if words.allSatisfy({ $0 == 0 }) { return "::" }
+        return stride(from: 0, to: 16, by: 2).map { String(format: "%x", UInt16(words[$0]) << 8 | UInt16(words[$0 + 1])) }.joined(separator: ":")
+    }
+}
+
+/// Group membership of a system user.
+enum UserGroups {
+    static func uid(of user: String) -> uid_t? {
+        guard let entry = getpwnam(user) else { return nil }
+        return entry.pointee.pw_uid
+    }
+
+    static func groups(of user: String) -> Set<gid_t>? {
+        guard let entry = getpwnam(user) else { return nil }
+        let primary = entry.pointee.pw_gid
+        var count: Int32 = 64
+        var groups = [gid_t](repeating: 0, count: 64)
+        guard getgrouplist(user, primary, &groups, &count) >= 0 else { return [primary] }
+        return Set(groups.prefix(Int(count)))
+    }
+}
+
+/// Runs a program and captures its output (for nginx -t).
+enum Shell {
+    static func which(_ name: String) -> String? {
+        for dir in ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin"] where FileManager.default.isExecutableFile(atPath: "\(dir)/\(name)") {
+            return "\(dir)/\(name)"
+        }
+        return nil
+    }
+
+    static func run(_ path: String, _ arguments: [String]) -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        do { try process.run() } catch { return (-1, "\(error)") }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}

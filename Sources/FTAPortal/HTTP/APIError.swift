@@ -1,0 +1,55 @@
+import FTACore
+import Foundation
+import Hummingbird
+
+/// Every error the API answers with: `{"error":{"code","message","fields"?}}` and its status.
+///
+/// Messages are written for the user. They never carry stack traces, SQL, file paths, Docker or
+/// curl text: those go to the server log only (security review: "don't expose sensitive
+/// information in error messages").
+public struct APIError: Error, HTTPResponseError, Sendable {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var message: String
+    public var fields: [String: String]?
+    public var headers: HTTPFields = [:]
+
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, fields: [String: String]? = nil) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = try encoder.encode(ErrorBody(error: .init(code: code, message: message, fields: fields)))
+        var headers = self.headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    // The errors the API uses, by name.
+    public static let unauthenticated = APIError(.unauthorized, "unauthenticated", "Please sign in.")
+    public static let forbidden = APIError(.forbidden, "forbidden", "You are not allowed to do this.")
+    public static func notFound(_ what: String = "Not found.") -> APIError { APIError(.notFound, "not_found", what) }
+    public static let invalidCredentials = APIError(.unauthorized, "invalid_credentials", "Wrong username or password.")
+    public static func validation(_ errors: FieldErrors) -> APIError {
+        APIError(.badRequest, "validation_failed", "Some fields are not valid: \(errors.summary)", fields: errors.messages)
+    }
+    public static func badRequest(_ message: String) -> APIError { APIError(.badRequest, "bad_request", message) }
+    public static func conflict(_ message: String) -> APIError { APIError(.conflict, "conflict", message) }
+    public static let internalError = APIError(.internalServerError, "internal", "Something went wrong on the server. The operator can find details in the server log.")
+    public static let dockerUnavailable = APIError(.serviceUnavailable, "docker_unavailable", "The container engine is not reachable right now. Try again in a moment.")
+}
+
+/// The wire shape of an error.
+struct ErrorBody: Codable {
+    struct Inner: Codable {
+        var code: String
+        var message: String
+        var fields: [String: String]?
+    }
+    var error: Inner
+}

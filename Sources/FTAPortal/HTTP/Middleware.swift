@@ -1,0 +1,136 @@
+import FTACore
+import FTAStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// Turns every error into the uniform JSON error shape and puts the security headers on every
+/// response, so they hold even when nginx is bypassed (security review: CORS, headers).
+struct ResponseHardeningMiddleware: RouterMiddleware {
+    typealias Context = PortalContext
+    let notFoundPage: String?
+
+    /// The portal's pages load scripts and styles from itself only; no inline code, no frames.
+    static let contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            response = try errorResponse(for: error, request: request, context: context)
+        }
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[.referrerPolicy] = "no-referrer"
+        response.headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
+        response.headers[.xFrameOptions] = "DENY"
+        response.headers[.crossOriginOpenerPolicy] = "same-origin"
+        response.headers[.crossOriginResourcePolicy] = "same-origin"
+        response.headers[.permissionsPolicy] = "camera=(), microphone=(), geolocation=(), payment=()"
+        if request.uri.path.hasPrefix("/api/") {
+            response.headers[.cacheControl] = "no-store"
+        }
+        // No CORS: the portal answers its own origin only, so no Access-Control-* header is ever sent.
+        response.headers[values: .accessControlAllowOrigin] = []
+        return response
+    }
+
+    private func errorResponse(for error: any Error, request: Request, context: Context) throws -> Response {
+        let apiError: APIError
+        switch error {
+        case let error as APIError:
+            apiError = error
+        case let error as HTTPError:
+            switch error.status {
+            case .notFound:
+                if !request.uri.path.hasPrefix("/api/"), let notFoundPage, let page = try? Data(contentsOf: URL(fileURLWithPath: notFoundPage)) {
+                    return Response(status: .notFound, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: page)))
+                }
+                apiError = .notFound("No such page or endpoint.")
+            case .contentTooLarge: apiError = APIError(.contentTooLarge, "payload_too_large", "The request body is too large (64 KiB at most).")
+            case .methodNotAllowed: apiError = APIError(.methodNotAllowed, "method_not_allowed", "This method is not allowed here.")
+            case .badRequest: apiError = .badRequest("The request is malformed.")
+            case .unauthorized: apiError = .unauthenticated
+            case .forbidden: apiError = .forbidden
+            default:
+                context.logger.error("unexpected HTTP error", metadata: ["status": "\(error.status.code)"])
+                apiError = APIError(error.status, "error", "The request could not be handled.")
+            }
+        case let errors as FieldErrors:
+            apiError = .validation(errors)
+        default:
+            // Details stay in the server log; the user gets a sentence.
+            context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: type(of: error)))", "path": "\(request.uri.path)"])
+            apiError = .internalError
+        }
+        return try apiError.response(from: request, context: context)
+    }
+}
+
+/// Takes the end user's address from `X-Forwarded-For` only when the peer is the local nginx;
+/// from anyone else the header is ignored, so it cannot be forged to dodge the login limits.
+struct ClientAddressMiddleware: RouterMiddleware {
+    typealias Context = PortalContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        if let peer = context.peerAddress, peer == "127.0.0.1" || peer == "::1" || peer == "::ffff:127.0.0.1",
+           let forwarded = request.headers[.xForwardedFor] {
+            // nginx overwrites the header with its own peer ($remote_addr): take the last hop.
+            let last = forwarded.split(separator: ",").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            if !last.isEmpty, last.count <= 45, last.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" }) {
+                context.sourceIP = last
+            }
+        }
+        return try await next(request, context)
+    }
+}
+
+/// CSRF defence for a cookie-authenticated JSON API: a state-changing request must say it is
+/// JSON (a cross-site form cannot) and must not come from another site (`Origin`,
+/// `Sec-Fetch-Site`). With `SameSite=Strict` cookies this is defence in depth.
+struct CSRFMiddleware: RouterMiddleware {
+    typealias Context = PortalContext
+    let allowedOrigins: Set<String>
+    let audit: AuditTrail
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard ![.get, .head, .options].contains(request.method) else { return try await next(request, context) }
+        if let site = request.headers[.secFetchSite], !["same-origin", "none"].contains(site.lowercased()) {
+            try await refuse(request, context, "Sec-Fetch-Site: \(site.prefix(20))")
+        }
+        if let origin = request.headers[.origin] {
+            let host = request.headers[.host] ?? ""
+            let sameHost = ["http://\(host)", "https://\(host)"].contains(origin)
+            if !(sameHost || allowedOrigins.contains(origin)) {
+                try await refuse(request, context, "Origin: \(origin.prefix(80))")
+            }
+        }
+        let type = request.headers[.contentType]?.lowercased() ?? ""
+        guard type.hasPrefix("application/json") else {
+            throw APIError(.unsupportedMediaType, "unsupported_media_type", "Send this request with Content-Type: application/json.")
+        }
+        return try await next(request, context)
+    }
+
+    private func refuse(_ request: Request, _ context: Context, _ why: String) async throws -> Never {
+        await audit.record(context, action: "csrf.refused", target: "\(request.method) \(request.uri.path)", outcome: .denied, detail: why)
+        throw APIError(.forbidden, "cross_site", "Requests from other sites are refused.")
+    }
+}
+
+/// Loads the session named by the cookie, if alive, into the context. It does not refuse
+/// anything: each handler says what it needs (`requireUser`, `requireAdmin`).
+struct SessionMiddleware: RouterMiddleware {
+    typealias Context = PortalContext
+    let sessions: SessionManager
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        if let token = request.cookies[sessions.cookieName]?.value {
+            context.principal = try await sessions.principal(forToken: token)
+        }
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,104 @@
+import FTACore
+import FTAStore
+import Foundation
+import Hummingbird
+
+// The JSON shapes the API answers with (docs/api.md). Records never go out as they are:
+// a user's password hash and a bot's secrets have no field here.
+
+struct UserView: Codable, Sendable {
+    var id: Int64
+    var username: String
+    var role: Role
+    var clientId: String?
+    var disabled: Bool
+    var createdAt: Date
+
+    init(_ user: UserRecord) {
+        id = user.id ?? 0
+        username = user.username
+        role = user.role
+        clientId = user.clientId
+        disabled = user.disabled
+        createdAt = user.createdAt
+    }
+}
+
+struct ClientView: Codable, Sendable {
+    var id: String
+    var name: String
+    var createdAt: Date
+    var botCount: Int
+    var maxBots: Int
+    var userCount: Int
+}
+
+struct BotView: Codable, Sendable {
+    var id: String
+    var clientId: String
+    var name: String
+    var exchange: String
+    var pairs: [String]
+    var stakeCurrency: String
+    var stakeAmount: String
+    var dryRunWallet: Double
+    var maxOpenTrades: Int
+    var timeframe: String
+    var strategy: String
+    var size: String
+    var memoryMB: Int
+    var state: BotState
+    var desiredState: DesiredState
+    var lastError: String?
+    var createdAt: Date
+    var updatedAt: Date
+    var startedAt: Date?
+
+    init(_ bot: BotRecord) {
+        id = bot.id
+        clientId = bot.clientId
+        name = bot.name
+        exchange = bot.exchange
+        pairs = bot.pairList
+        stakeCurrency = bot.stakeCurrency
+        stakeAmount = bot.stakeAmount
+        dryRunWallet = bot.dryRunWallet
+        maxOpenTrades = bot.maxOpenTrades
+        timeframe = bot.timeframe
+        strategy = bot.strategy
+        size = bot.size
+        memoryMB = bot.botSize.memoryMB
+        state = bot.state
+        desiredState = bot.desiredState
+        lastError = bot.lastError
+        createdAt = bot.createdAt
+        updatedAt = bot.updatedAt
+        startedAt = bot.startedAt
+    }
+}
+
+struct BudgetView: Codable, Sendable {
+    var memoryMB: Int
+    var usedMB: Int
+    var freeMB: Int
+}
+
+/// `{"<key>": value}` wrappers, as every answer is an object.
+struct UserEnvelope: ResponseCodable { var user: UserView }
+struct UsersEnvelope: ResponseCodable { var users: [UserView] }
+struct ClientEnvelope: ResponseCodable { var client: ClientView }
+struct ClientsEnvelope: ResponseCodable { var clients: [ClientView] }
+struct BotEnvelope: ResponseCodable { var bot: BotView }
+struct BotsEnvelope: ResponseCodable { var bots: [BotView] }
+struct MeView: ResponseCodable {
+    var user: UserView
+    var client: ClientView?
+    var budget: BudgetView
+}
+struct LogsView: ResponseCodable { var lines: [String] }
+
+/// A JSON value passed through from a bot's own API.
+struct PassThrough: ResponseEncodable {
+    var value: JSONValue
+    func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
+}

@@ -1,0 +1,188 @@
+import DockerEngine
+import FTACore
+import FTAStore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// What one reconcile pass found and did.
+public struct ReconcileReport: Sendable, Codable, Equatable {
+    public var recreated: [String] = []
+    public var stopped: [String] = []
+    public var quarantined: [String] = []
+    public var failed: [String] = []
+    public var deleted: [String] = []
+    public var orphanContainers: [String] = []
+    public var orphanVolumes: [String] = []
+    public var orphanNetworks: [String] = []
+    public var errors: [String] = []
+
+    public init() {}
+
+    public var summary: String {
+        "recreated \(recreated.count), stopped \(stopped.count), quarantined \(quarantined.count), failed \(failed.count), deleted \(deleted.count), orphans \(orphanContainers.count + orphanVolumes.count + orphanNetworks.count), errors \(errors.count)"
+    }
+}
+
+/// Keeps Docker in line with the database: the database says what should exist and run.
+///
+/// It recreates what is missing for bots that should run, stops what should not run, finishes
+/// interrupted deletions, stops and quarantines any fta container that departs from the hardened
+/// spec, stops containers whose labels name no known bot, and reports orphan volumes and
+/// networks. It touches only objects labelled `fta.managed=true`.
+public struct Reconciler: Sendable {
+    let database: AppDatabase
+    let runtime: any BotRuntime
+    let lifecycle: BotLifecycle
+    let audit: AuditTrail
+    let bridge: FreqtradeBridge?
+    let logger: Logger
+
+    public init(database: AppDatabase, runtime: any BotRuntime, lifecycle: BotLifecycle, audit: AuditTrail, bridge: FreqtradeBridge?, logger: Logger) {
+        self.database = database
+        self.runtime = runtime
+        self.lifecycle = lifecycle
+        self.audit = audit
+        self.bridge = bridge
+        self.logger = logger
+    }
+
+    public func reconcileOnce() async throws -> ReconcileReport {
+        var report = ReconcileReport()
+        let bots = try await database.bots()
+        let known = Dictionary(uniqueKeysWithValues: bots.map { ($0.id, $0) })
+        let containers = try await runtime.managedContainers()
+
+        // Containers whose labels point to no bot: stop them, never delete (an operator looks).
+        for container in containers where container.botLabel.flatMap({ known[$0] }) == nil || container.name != "fta-bot-\(container.botLabel ?? "")" {
+            report.orphanContainers.append(container.name)
+            if container.running, let id = container.name.hasPrefix("fta-bot-") ? BotID(String(container.name.dropFirst(8))) : nil {
+                do {
+                    try await runtime.stop(bot: id)
+                    report.stopped.append(container.name)
+                } catch { report.errors.append("\(container.name): \(error)") }
+            }
+            await audit.record(AuditEntry(actor: "reconciler", clientId: container.clientLabel, action: "reconcile.orphan_container",
+                                          target: container.name, outcome: .denied, detail: "labels point to no known bot; stopped"))
+        }
+
+        for bot in bots {
+            do {
+                try await reconcile(bot, into: &report)
+            } catch {
+                report.errors.append("\(bot.id): \(error)")
+                logger.error("reconcile failed", metadata: ["bot": "\(bot.id)", "error": "\(error)"])
+            }
+        }
+
+        let volumes = Set(try await runtime.managedVolumes())
+        report.orphanVolumes = volumes.subtracting(bots.map { $0.botID.volumeName }).sorted()
+        let clientsWithBots = Set(bots.map { $0.clientID.networkName })
+        report.orphanNetworks = Set(try await runtime.managedNetworks()).subtracting(clientsWithBots).sorted()
+        if report != ReconcileReport() { logger.notice("reconcile pass", metadata: ["report": "\(report.summary)"]) }
+        return report
+    }
+
+    private func reconcile(_ bot: BotRecord, into report: inout ReconcileReport) async throws {
+        let id = bot.botID
+        if bot.state == .deleting {
+            try await lifecycle.delete(id)
+            report.deleted.append(bot.id)
+            return
+        }
+        let status = try await runtime.status(bot: id, client: bot.clientID, size: bot.botSize)
+        if let status, !status.deviations.isEmpty, bot.state != .quarantined {
+            try await lifecycle.quarantine(id, reason: "container out of the hardened spec: \(status.deviations.joined(separator: "; "))")
+            report.quarantined.append(bot.id)
+            await audit.record(AuditEntry(actor: "reconciler", clientId: bot.clientId, action: "bot.quarantine", target: bot.id,
+                                          outcome: .success, detail: status.deviations.joined(separator: "; ")))
+            return
+        }
+        switch bot.desiredState {
+        case .running where bot.state != .quarantined && bot.state != .failed:
+            if status == nil || status?.running == false && status?.status != "restarting" {
+                if let status, status.status == "exited", bot.state == .running, (status.exitCode ?? 0) != 0 {
+                    // Docker's restart policy gave up: a crash loop is `failed`, not restarted forever.
+                    _ = try await database.updateBot(id) { $0.state = .failed; $0.lastError = "The bot stopped with exit code \(status.exitCode ?? -1) after repeated restarts." }
+                    report.failed.append(bot.id)
+                    return
+                }
+                try await lifecycle.start(id)
+                report.recreated.append(bot.id)
+                await audit.record(AuditEntry(actor: "reconciler", clientId: bot.clientId, action: "bot.recreate", target: bot.id, outcome: .success))
+            } else {
+                if bot.state == .starting { _ = try await database.updateBot(id) { $0.state = .running } }
+                // The dry-run guard also runs on every pass, not only when someone looks.
+                if let bridge {
+                    do {
+                        try await bridge.enforceDryRun(bot)
+                    } catch let error as APIError where error.code == "quarantined" {
+                        report.quarantined.append(bot.id)
+                    } catch {
+                        // Not reachable yet: the next pass tries again.
+                    }
+                }
+            }
+        case .stopped where status?.running == true:
+            try await runtime.stop(bot: id)
+            report.stopped.append(bot.id)
+            if bot.state == .stopping { _ = try await database.updateBot(id) { $0.state = .stopped } }
+        case .stopped where bot.state == .stopping:
+            _ = try await database.updateBot(id) { $0.state = .stopped }
+        default:
+            break
+        }
+    }
+}
+
+/// Runs a reconcile pass every interval inside `fta serve`, until graceful shutdown.
+public struct ReconcilerService: Service {
+    let reconciler: Reconciler
+    let interval: Duration
+    let logger: Logger
+
+    public init(reconciler: Reconciler, interval: Duration, logger: Logger) {
+        self.reconciler = reconciler
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do { _ = try await reconciler.reconcileOnce() } catch {
+                logger.warning("reconcile pass failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+}
+
+/// Removes expired sessions and stale login-throttle entries every few minutes.
+public struct SessionCleanupService: Service {
+    let database: AppDatabase
+    let throttle: LoginThrottle
+    let idleTimeout: TimeInterval
+    let interval: Duration
+    let logger: Logger
+
+    public init(database: AppDatabase, throttle: LoginThrottle, idleTimeout: TimeInterval, interval: Duration = .seconds(300), logger: Logger) {
+        self.database = database
+        self.throttle = throttle
+        self.idleTimeout = idleTimeout
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                let removed = try await database.deleteExpiredSessions(now: Date(), idleTimeout: idleTimeout)
+                if removed > 0 { logger.info("expired sessions removed", metadata: ["count": "\(removed)"]) }
+                await throttle.prune()
+            } catch {
+                logger.warning("session cleanup failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+}

@@ -1,0 +1,180 @@
+import FTACore
+import Foundation
+import GRDB
+
+/// fta's one SQLite database: every client, user, session, bot, sealed secret and audit entry.
+///
+/// Owns a `DatabaseWriter` (a `DatabasePool` in WAL mode in production, an in-memory queue in
+/// tests), runs the migrations when it is opened, and exposes intention-named methods.
+public struct AppDatabase: Sendable {
+    public let writer: any DatabaseWriter
+
+    /// Wraps an open database and brings its schema up to date.
+    public init(_ writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+
+    /// Opens (creating when absent, mode 0600) the database file at `path`, in WAL mode with
+    /// foreign keys on and a busy timeout, and migrates it.
+    public static func open(path: String, migrate: Bool = true) throws -> AppDatabase {
+        let pool = try openPool(path: path)
+        if migrate { return try AppDatabase(pool) }
+        return AppDatabase(unmigrated: pool)
+    }
+
+    /// An in-memory database for tests.
+    public static func inMemory() throws -> AppDatabase {
+        try AppDatabase(DatabaseQueue(configuration: configuration()))
+    }
+
+    private init(unmigrated writer: any DatabaseWriter) { self.writer = writer }
+
+    static func openPool(path: String) throws -> DatabasePool {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try DatabaseFile.createPrivate(path)
+        return try DatabasePool(path: path, configuration: configuration())
+    }
+
+    static func configuration() -> Configuration {
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        // Concurrent writers (serve, a CLI command, a backup) wait instead of failing at once.
+        config.busyMode = .timeout(10)
+        config.label = "fta"
+        return config
+    }
+
+    /// Whether the schema is at the newest version this binary knows.
+    public func isMigrated() throws -> Bool {
+        try writer.read { db in try Self.migrator.hasCompletedMigrations(db) }
+    }
+
+    /// Brings the schema up to date (what `fta migrate` runs).
+    public func migrate() throws {
+        try Self.migrator.migrate(writer)
+    }
+
+    /// Migrations are append-only: a released migration is never edited, the schema grows by
+    /// new ones.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-foundation") { db in
+            try db.create(table: "clients") { t in
+                t.primaryKey("id", .text)
+                t.column("name", .text).notNull()
+                t.column("maxBots", .integer)
+                t.column("createdAt", .datetime).notNull()
+            }
+            try db.create(table: "users") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("username", .text).notNull().unique().collate(.nocase)
+                t.column("passwordHash", .text).notNull()
+                t.column("role", .text).notNull().check { ["admin", "owner", "viewer"].contains($0) }
+                t.column("clientId", .text).references("clients", onDelete: .restrict).indexed()
+                t.column("disabled", .boolean).notNull().defaults(to: false)
+                t.column("createdAt", .datetime).notNull()
+                t.column("passwordChangedAt", .datetime).notNull()
+                // Admins belong to no client; every client user belongs to exactly one.
+                t.check(sql: "(role = 'admin') = (clientId IS NULL)")
+            }
+            try db.create(table: "sessions") { t in
+                t.primaryKey("tokenHash", .text)
+                t.column("userId", .integer).notNull().references("users", onDelete: .cascade).indexed()
+                t.column("createdAt", .datetime).notNull()
+                t.column("lastSeenAt", .datetime).notNull()
+                t.column("expiresAt", .datetime).notNull().indexed()
+                t.column("sourceIp", .text)
+            }
+            try db.create(table: "bots") { t in
+                t.primaryKey("id", .text)
+                t.column("clientId", .text).notNull().references("clients", onDelete: .restrict).indexed()
+                t.column("name", .text).notNull()
+                t.column("exchange", .text).notNull()
+                t.column("pairs", .text).notNull()
+                t.column("stakeCurrency", .text).notNull()
+                t.column("stakeAmount", .text).notNull()
+                t.column("dryRunWallet", .double).notNull()
+                t.column("maxOpenTrades", .integer).notNull()
+                t.column("timeframe", .text).notNull()
+                t.column("strategy", .text).notNull()
+                t.column("size", .text).notNull()
+                t.column("state", .text).notNull()
+                t.column("desiredState", .text).notNull()
+                t.column("lastError", .text)
+                t.column("createdAt", .datetime).notNull()
+                t.column("updatedAt", .datetime).notNull()
+                t.column("startedAt", .datetime)
+            }
+            try db.create(table: "botSecrets") { t in
+                t.primaryKey("botId", .text).references("bots", onDelete: .cascade)
+                t.column("sealed", .blob).notNull()
+                t.column("createdAt", .datetime).notNull()
+            }
+            try db.create(table: "auditLog") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("at", .datetime).notNull().indexed()
+                t.column("actor", .text).notNull()
+                t.column("actorUserId", .integer)
+                t.column("clientId", .text).indexed()
+                t.column("action", .text).notNull()
+                t.column("target", .text)
+                t.column("sourceIp", .text)
+                t.column("outcome", .text).notNull().check { ["success", "failure", "denied"].contains($0) }
+                t.column("detail", .text)
+            }
+            // The audit trail is append-only at the schema level, not only through the API.
+            try db.execute(sql: """
+                CREATE TRIGGER auditLogNoUpdate BEFORE UPDATE ON auditLog
+                BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+                CREATE TRIGGER auditLogNoDelete BEFORE DELETE ON auditLog
+                BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+                """)
+        }
+        return migrator
+    }
+}
+
+/// File-level care for the database and its copies.
+public enum DatabaseFile {
+    /// Creates `path` with mode 0600 when absent, and tightens it to 0600 when present, before
+    /// SQLite opens it: SQLite gives its -wal and -shm files the mode of the main file.
+    public static func createPrivate(_ path: String) throws {
+        let fd = openCreatingPrivate(path)
+        guard fd >= 0 else { throw StoreError.cannotCreate(path: path, errno: errno) }
+        defer { close(fd) }
+        guard fchmod(fd, 0o600) == 0 else { throw StoreError.cannotCreate(path: path, errno: errno) }
+    }
+
+    private static func openCreatingPrivate(_ path: String) -> Int32 {
+        open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+    }
+
+    /// The permission bits of `path`.
+    public static func mode(of path: String) throws -> Int {
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        return (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0
+    }
+}
+
+/// Store failures worth a clear message.
+public enum StoreError: Error, CustomStringConvertible, Equatable {
+    case cannotCreate(path: String, errno: Int32)
+    case integrityCheckFailed(path: String, report: String)
+    case notAnFTADatabase(path: String)
+    case newerSchema(path: String)
+    case serverRunning(path: String)
+    case notFound(path: String)
+
+    public var description: String {
+        switch self {
+        case .cannotCreate(let path, let e): "cannot create \(path): \(String(cString: strerror(e)))"
+        case .integrityCheckFailed(let path, let report): "\(path) fails SQLite's integrity check: \(report)"
+        case .notAnFTADatabase(let path): "\(path) is not an fta database"
+        case .newerSchema(let path): "\(path) was written by a newer fta; upgrade fta before restoring it"
+        case .serverRunning(let path): "fta serve is using \(path); stop it first (it holds \(path).lock)"
+        case .notFound(let path): "\(path) does not exist"
+        }
+    }
+}

@@ -1,0 +1,223 @@
+import ArgumentParser
+import FTACore
+import FTAPortal
+import FTAStore
+import Foundation
+import Logging
+
+/// `fta`: the Freqtrade bot-as-a-service appliance. This executable only parses arguments and
+/// calls the libraries.
+@main
+struct FTACommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fta",
+        abstract: "Freqtrade bots as a service: a portal, a SQLite store, hardened dry-run bots.",
+        discussion: "Configuration comes from FTA_* environment variables (see .env.example); flags override them.",
+        subcommands: [Serve.self, Migrate.self, Admin.self, Client.self, Backup.self, Restore.self, Doctor.self, Reconcile.self]
+    )
+}
+
+/// Flags shared by the commands that open the database; each overrides its variable.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "SQLite database file (FTA_DATABASE).")
+    var database: String?
+
+    @Option(help: "Docker socket proxy URL (FTA_DOCKER_URL).")
+    var dockerURL: String?
+
+    var overrides: [String: String] {
+        var values: [String: String] = [:]
+        values["FTA_DATABASE"] = database
+        values["FTA_DOCKER_URL"] = dockerURL
+        return values
+    }
+
+    /// Loads the configuration, or exits with the message naming the bad variable.
+    func load(_ extra: [String: String] = [:], requireSecrets: Bool) throws -> PortalConfiguration {
+        do {
+            return try PortalConfiguration.load(environment: ProcessInfo.processInfo.environment,
+                                                overrides: overrides.merging(extra) { $1 }, requireSecrets: requireSecrets)
+        } catch {
+            throw ValidationError("configuration: \(error)")
+        }
+    }
+}
+
+func makeLogger(_ level: String) -> Logger {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = Logger.Level(rawValue: level) ?? .info
+        return handler
+    }
+    return Logger(label: "fta")
+}
+
+/// Every file fta creates is private to its user (database, backups, lock).
+func tightenUmask() { umask(0o077) }
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve the portal on a loopback address until SIGTERM or SIGINT.")
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Address to bind: loopback only (FTA_LISTEN).") var listen: String?
+    @Option(help: "Port to bind (FTA_PORT).") var port: Int?
+    @Option(help: "Directory of the web pages (FTA_WEB_ROOT).") var webRoot: String?
+
+    func run() async throws {
+        tightenUmask()
+        var extra: [String: String] = [:]
+        extra["FTA_LISTEN"] = listen
+        extra["FTA_PORT"] = port.map(String.init)
+        extra["FTA_WEB_ROOT"] = webRoot
+        let configuration = try common.load(extra, requireSecrets: true)
+        let logger = makeLogger(configuration.logLevel)
+        // Held for the server's lifetime: `fta restore` refuses to run while it is held.
+        let lock = try ServerLock(databasePath: configuration.databasePath)
+        guard try lock.tryAcquire() else {
+            throw ValidationError("another fta serve is using \(configuration.databasePath)")
+        }
+        logger.info("fta serve starting", metadata: ["address": "\(configuration.listenAddress):\(configuration.port)"])
+        let app = try buildApplication(configuration, logger: logger)
+        try await app.runService()
+        lock.release()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create or upgrade the database schema, then exit.")
+    @OptionGroup var common: CommonOptions
+
+    func run() async throws {
+        tightenUmask()
+        let configuration = try common.load(requireSecrets: false)
+        _ = try AppDatabase.open(path: configuration.databasePath)
+        print("database \(configuration.databasePath) is up to date")
+    }
+}
+
+struct Admin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage operator accounts.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an admin; the password is read from standard input.")
+        @OptionGroup var common: CommonOptions
+        @Option(help: "The admin's username.") var username: String
+        @Flag(help: "Read the password from standard input (required: passwords never go on the command line).")
+        var passwordStdin = false
+
+        func run() async throws {
+            tightenUmask()
+            guard passwordStdin else { throw ValidationError("pass --password-stdin and the password on standard input") }
+            if let problem = UsernameRule.problem(with: username) { throw ValidationError("username \(problem)") }
+            let password = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+                .trimmingCharacters(in: .newlines)
+            if let problem = PasswordPolicy.problem(with: password, username: username) { throw ValidationError("password \(problem)") }
+            let configuration = try common.load(requireSecrets: false)
+            let database = try AppDatabase.open(path: configuration.databasePath)
+            if try await database.user(named: username) != nil { throw ValidationError("the username \(username) is taken") }
+            let hash = try await PasswordHasher(cost: configuration.bcryptCost).hash(password)
+            let user = try await database.createUser(UserRecord(username: username, passwordHash: hash, role: .admin, clientId: nil))
+            try await database.record(AuditEntry(actor: "cli", action: "admin.create", target: user.username, sourceIp: "local", outcome: .success))
+            print("admin \(username) created")
+        }
+    }
+}
+
+struct Client: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage clients.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a client.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Client id: \(Identifier.rule).") var id: String
+        @Option(help: "Display name.") var name: String?
+
+        func run() async throws {
+            tightenUmask()
+            guard let clientID = ClientID(id) else { throw ValidationError("client id \(Identifier.rule)") }
+            let configuration = try common.load(requireSecrets: false)
+            let database = try AppDatabase.open(path: configuration.databasePath)
+            if try await database.client(clientID) != nil { throw ValidationError("a client with the id \(id) exists") }
+            try await database.createClient(ClientRecord(id: clientID, name: name ?? id))
+            try await database.record(AuditEntry(actor: "cli", clientId: id, action: "client.create", target: id, sourceIp: "local", outcome: .success))
+            print("client \(id) created")
+        }
+    }
+}
+
+struct Backup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Write a consistent copy of the database (safe while fta serve runs).")
+    @OptionGroup var common: CommonOptions
+    @Argument(help: "The backup file to write (mode 0600).") var file: String
+
+    func run() async throws {
+        tightenUmask()
+        let configuration = try common.load(requireSecrets: false)
+        let started = Date()
+        try DatabaseBackup.backup(databaseAt: configuration.databasePath, to: file)
+        print("backup written to \(file) (integrity ok, \(String(format: "%.2f", Date().timeIntervalSince(started))) s)")
+    }
+}
+
+struct Restore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Replace the database with a backup (fta serve must be stopped).")
+    @OptionGroup var common: CommonOptions
+    @Argument(help: "The backup file to restore.") var file: String
+
+    func run() async throws {
+        tightenUmask()
+        let configuration = try common.load(requireSecrets: false)
+        do {
+            let aside = try DatabaseBackup.restore(from: file, to: configuration.databasePath)
+            print("restored \(file) into \(configuration.databasePath)")
+            if let aside { print("the previous database is kept at \(aside)") }
+        } catch let error as StoreError {
+            throw ValidationError("\(error)")
+        }
+    }
+}
+
+struct Doctor: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check the installation; exits non-zero on any failure.")
+    @OptionGroup var common: CommonOptions
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let configuration = try common.load(requireSecrets: false)
+        let logger = makeLogger("error")
+        let database = FileManager.default.fileExists(atPath: configuration.databasePath) ? try? AppDatabase.open(path: configuration.databasePath, migrate: false) : nil
+        let services = configuration.secretBox != nil && database != nil ? try? PortalServices(configuration: configuration, database: database!, logger: logger) : nil
+        let doctor = try services?.doctor ?? FTAPortal.Doctor(configuration: configuration, docker: .init(url: configuration.dockerURL, logger: logger),
+                                                              database: nil, lifecycle: nil, bridge: nil)
+        let checks = await doctor.run(hostChecks: true)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(["checks": checks]), as: UTF8.self))
+        } else {
+            for check in checks {
+                print("[\(check.status.rawValue.uppercased())] \(check.name): \(check.detail)" + (check.fix.isEmpty ? "" : "\n       fix: \(check.fix)"))
+            }
+            let counts = Dictionary(grouping: checks, by: \.status).mapValues(\.count)
+            print("\(counts[.pass] ?? 0) passed, \(counts[.warn] ?? 0) warnings, \(counts[.fail] ?? 0) failed")
+        }
+        if checks.contains(where: { $0.status == .fail }) { throw ExitCode(1) }
+    }
+}
+
+struct Reconcile: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run one reconcile pass now and print what it did.")
+    @OptionGroup var common: CommonOptions
+
+    func run() async throws {
+        tightenUmask()
+        let configuration = try common.load(requireSecrets: true)
+        let logger = makeLogger(configuration.logLevel)
+        let services = try PortalServices(configuration: configuration, database: try AppDatabase.open(path: configuration.databasePath), logger: logger)
+        let report = try await services.reconciler.reconcileOnce()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        print(report.summary)
+    }
+}

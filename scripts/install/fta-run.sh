@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# fta-run: runs one command as an unprivileged service user, with the environment of an env file
+# and nothing of the caller's environment. install.sh installs it as /usr/local/lib/fta/fta-run
+# and uses it for `fta migrate`, `fta admin create` and `fta doctor`; fta-supervise uses it to
+# start `fta serve` (and the offline socket proxy) where systemd is not PID 1; fta-admin wraps it.
+#
+# Usage: fta-run --user USER [--group GROUP] [--env-file FILE] [--umask MASK] [--chdir DIR]
+#                -- COMMAND [ARG...]
+#
+# GROUP (default: USER's primary group) becomes the primary group; USER's supplementary groups
+# from /etc/group are kept.
+# The env file is read the way systemd's EnvironmentFile= and `docker compose --env-file` read
+# the simple files fta uses: KEY=VALUE lines, `#` comments, an optional `export `, and one pair
+# of matching quotes around the value stripped. It is parsed, never sourced: nothing in it runs.
+set -euo pipefail
+
+usage() { echo "usage: fta-run --user USER [--group GROUP] [--env-file FILE] [--umask MASK] [--chdir DIR] -- COMMAND [ARG...]" >&2; exit 2; }
+
+user="" group="" env_file="" mask=0077 chdir=/
+while [ $# -gt 0 ]; do
+    case $1 in
+        --user) user=${2:?}; shift 2 ;;
+        --group) group=${2:?}; shift 2 ;;
+        --env-file) env_file=${2:?}; shift 2 ;;
+        --umask) mask=${2:?}; shift 2 ;;
+        --chdir) chdir=${2:?}; shift 2 ;;
+        --) shift; break ;;
+        *) usage ;;
+    esac
+done
+if [ -z "$user" ] || [ $# -eq 0 ]; then usage; fi
+if [ "$(id -u)" -ne 0 ]; then echo "fta-run: must run as root (it switches to $user)" >&2; exit 1; fi
+
+home=$(getent passwd "$user" | cut -d: -f6) || { echo "fta-run: no such user: $user" >&2; exit 1; }
+[ -n "$group" ] || group=$(id -gn "$user")
+
+env_args=(
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    "HOME=${home:-/}" "USER=$user" "LOGNAME=$user" "LANG=C.UTF-8"
+)
+if [ -n "$env_file" ]; then
+    line_re='^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$'
+    while IFS= read -r line || [ -n "$line" ]; do
+        [[ $line =~ $line_re ]] || continue
+        key=${BASH_REMATCH[2]} value=${BASH_REMATCH[3]}
+        value=${value%$'\r'}
+        if [[ $value =~ ^\"(.*)\"$ || $value =~ ^\'(.*)\'$ ]]; then value=${BASH_REMATCH[1]}; fi
+        env_args+=("$key=$value")
+    done <"$env_file"
+fi
+
+umask "$mask"
+cd "$chdir"
+if command -v setpriv >/dev/null 2>&1; then
+    # No capabilities, not even in the bounding set, and no way to regain any (no_new_privs).
+    exec env -i "${env_args[@]}" setpriv --reuid="$user" --regid="$group" --init-groups \
+        --no-new-privs --inh-caps=-all --bounding-set=-all -- "$@"
+fi
+exec env -i "${env_args[@]}" runuser -u "$user" -g "$group" -- "$@"

@@ -1,0 +1,230 @@
+// Operator: clients, creating clients, and each client's users (create, disable/enable, reset password).
+import { api, seg } from '../api.js';
+import { h, $, fill, setText, param } from '../dom.js';
+import { startPage } from '../layout.js';
+import { busy, showMessage, clearMessage, errorText, clearFieldErrors, showFieldErrors, badge, table, generatePassword, copyText, toast } from '../ui.js';
+import { dateTime } from '../format.js';
+
+await startPage({ adminOnly: true });
+
+const pageError = $('#clients-error');
+let clients = [];
+let selectedId = param('client');
+let users = [];
+
+/* ---------- clients ---------- */
+
+function selectClient(id) {
+  selectedId = id;
+  const url = new URL(location.href);
+  url.searchParams.set('client', id);
+  history.replaceState(null, '', url.pathname + url.search);
+  renderClients();
+  loadUsers();
+}
+
+function renderClients() {
+  if (!clients.length) {
+    fill($('#clients-table'), h('p', { class: 'empty' }, 'No clients yet. Create the first one below.'));
+    return;
+  }
+  fill($('#clients-table'), table({
+    columns: [{ label: 'Client' }, { label: 'Bots', num: true }, { label: 'Users', num: true }, { label: 'Created', nowrap: true }, { label: '' }],
+    rows: clients.map((c) => ({
+      rowProps: { class: c.id === selectedId ? 'is-selected' : null, 'data-client-id': c.id },
+      cells: [
+        h('span', {}, h('strong', {}, c.name || c.id), h('br'), h('code', {}, c.id)),
+        `${c.botCount} / ${c.maxBots}`,
+        String(c.userCount ?? '—'),
+        dateTime(c.createdAt),
+        h('button', {
+          type: 'button', class: 'btn btn--small', 'aria-pressed': c.id === selectedId ? 'true' : 'false',
+          'aria-label': `Manage users of ${c.name || c.id}`, onclick: () => selectClient(c.id),
+        }, 'Users'),
+      ],
+    })),
+  }));
+}
+
+async function loadClients() {
+  try {
+    clients = (await api('/clients')).clients ?? [];
+    clearMessage(pageError);
+    renderClients();
+    if (selectedId && clients.some((c) => c.id === selectedId)) loadUsers();
+  } catch (err) {
+    if (err.redirecting) return;
+    showMessage(pageError, `Could not load the clients: ${errorText(err)}`, 'error');
+  }
+}
+
+const clientForm = $('#client-form');
+clientForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  clearFieldErrors(clientForm);
+  const msg = $('#new-client-msg');
+  clearMessage(msg);
+  const el = clientForm.elements;
+  const body = { id: el.id.value.trim(), name: el.name.value.trim() };
+  if (el.maxBots.value !== '') body.maxBots = Number(el.maxBots.value);
+  const local = {};
+  if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(body.id)) local.id = 'Use 1 to 31 lowercase letters, digits or dashes, starting with a letter or digit.';
+  if (!body.name) local.name = 'Enter a display name.';
+  if (Object.keys(local).length) { showFieldErrors(clientForm, local); return; }
+  try {
+    const { client } = await busy($('#client-submit'), 'Creating…', () => api('/clients', { method: 'POST', body }));
+    clientForm.reset();
+    showMessage(msg, `Client “${client.name}” created. Add its users on the right.`, 'ok');
+    await loadClients();
+    selectClient(client.id);
+  } catch (err) {
+    if (err.redirecting) return;
+    const leftover = err.fields ? showFieldErrors(clientForm, err.fields) : [];
+    showMessage(msg, [errorText(err), ...leftover].join(' '), 'error');
+  }
+});
+
+/* ---------- users of the selected client ---------- */
+
+const ROLE_WORDS = { owner: 'Owner', viewer: 'Viewer', admin: 'Operator' };
+
+function renderUsers() {
+  const client = clients.find((c) => c.id === selectedId);
+  setText($('#h-users'), client ? `Users of ${client.name || client.id}` : 'Users');
+  $('#users-hint').hidden = Boolean(client);
+  $('#users-body').hidden = !client;
+  if (!client) return;
+  if (!users.length) {
+    fill($('#users-table'), h('p', { class: 'empty' }, 'No users yet. Add an owner so the client can sign in and create bots.'));
+    return;
+  }
+  fill($('#users-table'), table({
+    columns: [{ label: 'Username' }, { label: 'Role' }, { label: 'Status' }, { label: 'Created', nowrap: true }, { label: 'Actions' }],
+    rows: users.map((u) => {
+      const toggle = h('button', { type: 'button', class: u.disabled ? 'btn btn--small' : 'btn btn--small btn--danger' }, u.disabled ? 'Enable' : 'Disable');
+      toggle.setAttribute('aria-label', `${u.disabled ? 'Enable' : 'Disable'} ${u.username}`);
+      toggle.addEventListener('click', () => setDisabled(u, !u.disabled, toggle));
+      const reset = h('button', { type: 'button', class: 'btn btn--small', 'aria-label': `Reset the password of ${u.username}`, onclick: () => openReset(u) }, 'Reset password');
+      return {
+        rowProps: { 'data-username': u.username },
+        cells: [
+          h('strong', {}, u.username),
+          ROLE_WORDS[u.role] ?? u.role,
+          u.disabled ? badge('Disabled', 'bad') : badge('Active', 'ok'),
+          dateTime(u.createdAt),
+          h('div', { class: 'btn-row' }, toggle, reset),
+        ],
+      };
+    }),
+  }));
+}
+
+async function loadUsers() {
+  const id = selectedId;
+  if (!id) { renderUsers(); return; }
+  try {
+    const res = await api(`/clients/${seg(id)}/users`);
+    if (id !== selectedId) return;
+    users = res.users ?? [];
+    clearMessage($('#users-msg'));
+    renderUsers();
+  } catch (err) {
+    if (err.redirecting) return;
+    users = [];
+    renderUsers();
+    showMessage($('#users-msg'), `Could not load the users: ${errorText(err)}`, 'error');
+  }
+}
+
+async function setDisabled(user, disabled, button) {
+  const msg = $('#users-msg');
+  clearMessage(msg);
+  try {
+    await busy(button, disabled ? 'Disabling…' : 'Enabling…', () => api(`/users/${seg(user.id)}`, { method: 'PATCH', body: { disabled } }));
+    showMessage(msg, disabled ? `${user.username} is disabled and signed out; they cannot sign in until enabled.` : `${user.username} can sign in again.`, 'ok');
+    await loadUsers();
+  } catch (err) {
+    if (err.redirecting) return;
+    showMessage(msg, `Could not change ${user.username}: ${errorText(err)}`, 'error');
+  }
+}
+
+const userForm = $('#user-form');
+$('#u-generate').addEventListener('click', () => {
+  userForm.elements.password.value = generatePassword();
+  userForm.elements.password.focus();
+  userForm.elements.password.select();
+});
+const roleHint = () => setText($('#u-role-hint'), userForm.elements.role.value === 'viewer'
+  ? 'A viewer sees the bots, trades and logs of this client and changes nothing.'
+  : 'An owner creates, starts, stops and deletes this client’s bots.');
+userForm.elements.role.addEventListener('change', roleHint);
+roleHint();
+
+userForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  clearFieldErrors(userForm);
+  const msg = $('#users-msg');
+  clearMessage(msg);
+  const el = userForm.elements;
+  const body = { username: el.username.value.trim(), password: el.password.value, role: el.role.value };
+  const local = {};
+  if (!body.username) local.username = 'Enter a username.';
+  if (!body.password) local.password = 'Type a password or generate one.';
+  if (Object.keys(local).length) { showFieldErrors(userForm, local); return; }
+  try {
+    const { user } = await busy($('#user-submit'), 'Adding…', () => api(`/clients/${seg(selectedId)}/users`, { method: 'POST', body }));
+    userForm.reset();
+    roleHint();
+    showMessage(msg, `${user.username} added as ${(ROLE_WORDS[user.role] ?? user.role).toLowerCase()}. Give them their password over a safe channel.`, 'ok');
+    await Promise.all([loadUsers(), loadClientsQuietly()]);
+  } catch (err) {
+    if (err.redirecting) return;
+    const leftover = err.fields ? showFieldErrors(userForm, err.fields) : [];
+    showMessage(msg, [errorText(err), ...leftover].join(' '), 'error');
+  }
+});
+
+async function loadClientsQuietly() {
+  try { clients = (await api('/clients')).clients ?? clients; renderClients(); } catch { /* the list stays as it was */ }
+}
+
+/* ---------- reset password dialog ---------- */
+
+const resetDialog = $('#reset-dialog');
+const resetForm = $('#reset-form');
+let resetUser = null;
+
+function openReset(user) {
+  resetUser = user;
+  resetForm.reset();
+  clearFieldErrors(resetForm);
+  clearMessage($('#reset-msg'));
+  setText($('#reset-who'), `Set a new password for ${user.username}.`);
+  resetForm.elements.password.value = generatePassword();
+  resetDialog.showModal();
+  resetForm.elements.password.focus();
+  resetForm.elements.password.select();
+}
+$('#reset-cancel').addEventListener('click', () => resetDialog.close());
+$('#r-generate').addEventListener('click', () => { resetForm.elements.password.value = generatePassword(); resetForm.elements.password.focus(); });
+$('#r-copy').addEventListener('click', () => copyText(resetForm.elements.password.value));
+resetForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  clearFieldErrors(resetForm);
+  const password = resetForm.elements.password.value;
+  if (!password) { showFieldErrors(resetForm, { password: 'Type a password or generate one.' }); return; }
+  try {
+    await busy($('#reset-submit'), 'Saving…', () => api(`/users/${seg(resetUser.id)}/password`, { method: 'POST', body: { password } }));
+    resetDialog.close();
+    showMessage($('#users-msg'), `Password of ${resetUser.username} reset; their sessions have ended. Give them the new password over a safe channel.`, 'ok');
+    toast('Password reset.');
+  } catch (err) {
+    if (err.redirecting) return;
+    const leftover = err.fields ? showFieldErrors(resetForm, err.fields) : [];
+    showMessage($('#reset-msg'), [errorText(err), ...leftover].join(' '), 'error');
+  }
+});
+
+await loadClients();
+renderUsers();

@@ -1,0 +1,82 @@
+// Sign-in page: wrong password, lock-out with its wait, expired session, and a safe return path.
+import { api, safeNext } from '../api.js';
+import { param } from '../dom.js';
+import { busy, showMessage, clearMessage, clearFieldErrors, showFieldErrors } from '../ui.js';
+import { duration } from '../format.js';
+
+const form = document.getElementById('login-form');
+const submit = document.getElementById('login-submit');
+const notice = document.getElementById('login-notice');
+const errorBox = document.getElementById('login-error');
+const next = safeNext(param('next'));
+
+if (param('expired') === '1') {
+  showMessage(notice, 'Your session has expired. Sign in again to continue where you were.', 'info');
+} else if (param('signedout') === '1') {
+  showMessage(notice, 'You have signed out.', 'ok');
+}
+
+let lockTimer = null;
+
+function waitWords(seconds) {
+  if (seconds <= 60) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  const minutes = Math.ceil(seconds / 60);
+  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+}
+
+/** Too many attempts: say how long, keep the button off until the wait is over. */
+function lockOut(err) {
+  clearInterval(lockTimer);
+  let left = err.retryAfter;
+  const base = 'Too many sign-in attempts.';
+  if (!Number.isFinite(left) || left <= 0) {
+    showMessage(errorBox, `${base} ${err.message} Wait a while before trying again.`, 'error');
+    return;
+  }
+  const until = Date.now() + left * 1000;
+  const render = () => {
+    left = Math.max(0, Math.ceil((until - Date.now()) / 1000));
+    if (left === 0) {
+      clearInterval(lockTimer);
+      submit.disabled = false;
+      showMessage(errorBox, 'You can try to sign in again now.', 'info');
+      return;
+    }
+    submit.disabled = true;
+    errorBox.textContent = `${base} Try again in ${waitWords(left)} (${duration(left * 1000)} left).`;
+  };
+  showMessage(errorBox, ' ', 'error');
+  render();
+  // Only the countdown text changes; the live region announced the first sentence already.
+  lockTimer = setInterval(render, 1000);
+}
+
+form.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  clearMessage(errorBox);
+  clearFieldErrors(form);
+  const username = form.elements.username.value.trim();
+  const password = form.elements.password.value;
+  const missing = {};
+  if (!username) missing.username = 'Enter your username.';
+  if (!password) missing.password = 'Enter your password.';
+  if (Object.keys(missing).length) { showFieldErrors(form, missing); return; }
+
+  try {
+    await busy(submit, 'Signing in…', () => api('/auth/login', { method: 'POST', body: { username, password }, on401: 'throw' }));
+    clearMessage(notice);
+    location.replace(next ?? '/dashboard.html');
+  } catch (err) {
+    form.elements.password.value = '';
+    if (err.code === 'invalid_credentials' || err.status === 401) {
+      showMessage(errorBox, 'Wrong username or password. Check both and try again.', 'error');
+      form.elements.password.focus();
+    } else if (err.code === 'too_many_attempts' || err.status === 429) {
+      lockOut(err);
+    } else {
+      showMessage(errorBox, `Sign-in failed: ${err.message}`, 'error');
+    }
+  }
+});
+
+form.elements.username.focus();
