@@ -84,13 +84,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "FTACoreTests", dependencies: ["FTACore"], swiftSettings: swiftSettings),
+        // What scripts/test hands the tests (engine and proxy addresses, images), read in one place.
+        .target(name: "FTATestSupport", path: "Tests/FTATestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "FTACoreTests", dependencies: ["FTACore", "FTATestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "FTAStoreTests", dependencies: ["FTAStore"], swiftSettings: swiftSettings),
-        .testTarget(name: "DockerEngineTests", dependencies: ["DockerEngine"], swiftSettings: swiftSettings),
+        .testTarget(name: "DockerEngineTests", dependencies: ["DockerEngine", "FTATestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FTAPortalTests",
             dependencies: [
                 "FTAPortal",
+                "FTATestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -124,8 +124,9 @@ step() {
     STEP_CHANGES=0
     printf '[%d/%d] %s...\n' "$STEP_NO" "$TOTAL" "$STEP_NAME"
 }
+NOTHING_DONE="unchanged" # what a step that changed nothing says
 step_done() {
-    if ((STEP_NO > 0)) && ((STEP_CHANGES == 0)); then info "unchanged"; fi
+    if ((STEP_NO > 0)) && ((STEP_CHANGES == 0)); then info "$NOTHING_DONE"; fi
     STEP_CHANGES=1 # so that a second call says nothing
 }
 TOTAL=$TOTAL_STEPS
@@ -390,6 +391,8 @@ resolve_settings() {
     PROXY_MODE=${PROXY_MODE:-auto}
     ADDRESS_POOL=${OPT_ADDRESS_POOL:-$(read_kv "$STATE_FILE" ADDRESS_POOL)}
     ADDRESS_POOL=${ADDRESS_POOL:-$DEFAULT_ADDRESS_POOL}
+    # What an earlier run disabled (so that --uninstall can put it back).
+    DISABLED_DEFAULT_SITE=$(read_kv "$STATE_FILE" DISABLED_DEFAULT_SITE)
 
     is_port "$NGINX_PORT" || usage_error "--nginx-port: not a port: $NGINX_PORT"
     is_port "$FTA_PORT_VALUE" || usage_error "--port: not a port: $FTA_PORT_VALUE"
@@ -422,6 +425,7 @@ resolve_settings() {
     export DOCKER_HOST=unix://$DOCKER_SOCK
 }
 TLS_SOURCE=""
+DISABLED_DEFAULT_SITE=""
 
 detect_platform() {
     if [ -r /etc/os-release ]; then
@@ -505,9 +509,15 @@ need_port() {
     while read -r laddr proc; do
         laddr=${laddr%:*}
         laddr=${laddr#[}; laddr=${laddr%]}
-        case $laddr in "$addr" | 0.0.0.0 | '*' | '::' | '::ffff:'"$addr") ;; *) [ "$addr" = '*' ] || continue ;; esac
+        case $laddr in
+            "$addr" | 0.0.0.0 | '*' | '::' | "::ffff:$addr") ;;
+            ::1) [ "$addr" = 127.0.0.1 ] || [ "$addr" = '*' ] || continue ;;
+            *) [ "$addr" = '*' ] || continue ;;
+        esac
         ok=0
-        for allowed in "$@"; do [ "$proc" = "$allowed" ] && ok=1; done
+        for allowed in "$@"; do
+            if [ "$proc" = "$allowed" ]; then ok=1; fi
+        done
         ((ok)) || problem "port $port ($addr) is already in use by ${proc/#\?/another program}; free it or choose another port"
     done <<<"$holders"
 }
@@ -565,7 +575,7 @@ step_1_preflight() {
 in_container() {
     [ -f /.dockerenv ] || [ -f /run/.containerenv ] && return 0
     if have systemd-detect-virt && systemd-detect-virt --container >/dev/null 2>&1; then return 0; fi
-    grep -qaE '(^|\x00)container=' /proc/1/environ 2>/dev/null
+    tr '\0' '\n' </proc/1/environ 2>/dev/null | grep -q '^container='
 }
 
 step_2_swap() {
@@ -643,6 +653,8 @@ step_3_packages() {
         *) fail "no supported package manager" ;;
     esac
     if [ "$NGINX_MODE" = tls ] && [ "$TLS_SOURCE" = certbot ]; then wanted+=(certbot); fi
+    # scripts/build-freqtrade-image.sh builds a Debian root with debootstrap (Debian/Ubuntu only).
+    if ((OPT_BUILD_BOT_IMAGE)); then wanted+=(debootstrap); fi
     for p in "${wanted[@]}"; do pkg_installed "$p" || missing+=("$p"); done
     detect_compose
 
@@ -675,7 +687,12 @@ step_3_packages() {
             changed "install ${missing[*]}"
             if ! ((DRY_RUN)); then
                 info "(this can take a few minutes)"
-                run_logged dnf install -y "${missing[@]}"
+                run_logged dnf install -y "${missing[@]}" || {
+                    if [[ " ${missing[*]} " == *" certbot "* ]]; then
+                        fail "dnf could not install ${missing[*]} (see $INSTALL_LOG). If certbot is the one missing from this distribution, re-run with --tls-cert FILE --tls-key FILE instead of --email"
+                    fi
+                    fail "dnf could not install ${missing[*]} (see $INSTALL_LOG)"
+                }
             fi
         fi
         # Amazon Linux 2023 packages no Compose tool; the proxy then runs under haproxy (step 8).
@@ -755,7 +772,8 @@ step_4_docker() {
         if [ "$current" != "$desired" ] || [ ! -s "$DOCKER_DAEMON_JSON" ]; then
             tmp=$(new_tmp)
             printf '%s\n' "$desired" >"$tmp"
-            if ! ((DRY_RUN)) && dockerd --help 2>&1 | grep -q -- '--validate'; then
+            # (grep -c reads all of the help text: with -q, dockerd could die of SIGPIPE under pipefail.)
+            if ! ((DRY_RUN)) && [ "$(dockerd --help 2>&1 | grep -c -- '--validate')" != 0 ]; then
                 dockerd --validate --config-file "$tmp" >>"$INSTALL_LOG" 2>&1 || fail "dockerd rejects the merged daemon.json (see $INSTALL_LOG)"
             fi
             run install -d -m 0755 /etc/docker
@@ -941,7 +959,7 @@ write_state_file() {
         echo "ADMIN_USER=$ADMIN_USER"
         echo "PROXY_MODE=$PROXY_MODE"
         echo "ADDRESS_POOL=$ADDRESS_POOL"
-        [ -n "${DISABLED_DEFAULT_SITE:-}" ] && echo "DISABLED_DEFAULT_SITE=$DISABLED_DEFAULT_SITE"
+        if [ -n "$DISABLED_DEFAULT_SITE" ]; then echo "DISABLED_DEFAULT_SITE=$DISABLED_DEFAULT_SITE"; fi
     } >"$tmp"
     put_file "$tmp" "$STATE_FILE" 644 root root
 }
@@ -961,7 +979,7 @@ write_env_file() {
     # Root-only: systemd (EnvironmentFile=) and fta-run read it as root and hand the values to
     # the fta process; the fta user itself never needs to read the file.
     put_file "$tmp" "$ENV_FILE" 600 root root
-    ((DRY_RUN)) && DRY_ENV=$tmp
+    if ((DRY_RUN)); then DRY_ENV=$tmp; fi
     if ((FILE_CHANGED)); then RESTART_FTA=1; fi
 }
 
@@ -996,7 +1014,7 @@ stage_release() {
     [ -n "$STAGED_BIN" ] || fail "the release archive holds no fta binary"
     local web
     web=$(find "$dir" -maxdepth 4 -type d -name web | head -n1)
-    [ -n "$web" ] && STAGED_WEB=$web
+    if [ -n "$web" ]; then STAGED_WEB=$web; fi
 }
 
 stage_build() {
@@ -1036,9 +1054,11 @@ step_7_binary() {
         if ldd "$STAGED_BIN" 2>/dev/null | grep -q 'not found'; then
             fail "$STAGED_BIN needs shared libraries this system lacks: $(ldd "$STAGED_BIN" | grep 'not found' | awk '{ print $1 }' | tr '\n' ' ')"
         fi
-        "$STAGED_BIN" --help >/dev/null 2>&1 || fail "$STAGED_BIN does not run on this system (fta --help failed)"
+        local help
+        help=$("$STAGED_BIN" --help 2>&1) || fail "$STAGED_BIN does not run on this system (fta --help failed)"
+        [[ $help == *serve* && $help == *migrate* ]] || fail "$STAGED_BIN does not look like fta (its --help names no serve/migrate commands)"
         put_file "$STAGED_BIN" "$FTA_BIN" 755 root root
-        ((FILE_CHANGED)) && RESTART_FTA=1
+        if ((FILE_CHANGED)); then RESTART_FTA=1; fi
     fi
 
     # Static files: replaced as a whole (a new tree beside the old, then swapped) when they differ.
@@ -1140,7 +1160,7 @@ proxy_compose() {
     local image=$1 fta_gid docker_gid tmp
     info "socket proxy: compose project fta, image $image"
     stop_host_proxy
-    ((COPY_CHANGED)) && PROXY_RESTART=1
+    if ((COPY_CHANGED)); then PROXY_RESTART=1; fi
     # compose/docker-compose.yml takes its uids, gids and paths from the env file.
     fta_gid=$(id -g "$FTA_USER" 2>/dev/null || echo 0)
     docker_gid=$(stat -c %g "$DOCKER_SOCK" 2>/dev/null || echo 0)
@@ -1158,7 +1178,7 @@ proxy_compose() {
     if ! compose_project_running; then changed "start the compose project fta ($(quote_cmd "${COMPOSE_CMD[@]}") up -d)"
     elif ((PROXY_RESTART)); then changed "recreate the proxy container (configuration changed)"; fi
     local force=()
-    ((PROXY_RESTART)) && force=(--force-recreate)
+    if ((PROXY_RESTART)); then force=(--force-recreate); fi
     run_logged "${COMPOSE_CMD[@]}" -p fta -f "$COMPOSE_DIR/docker-compose.yml" --env-file "$ENV_FILE" up -d "${force[@]}"
 }
 
@@ -1226,7 +1246,7 @@ proxy_host() {
     haproxy=$(command -v haproxy || echo /usr/sbin/haproxy)
     info "socket proxy: $haproxy as user $PROXY_USER, compose/haproxy/haproxy.cfg, on $PROXY_SOCKET"
     stop_compose_proxy
-    ((COPY_CHANGED)) && PROXY_RESTART=1
+    if ((COPY_CHANGED)); then PROXY_RESTART=1; fi
     ensure_proxy_user
     sock_group=$(stat -c %G "$DOCKER_SOCK" 2>/dev/null || echo docker)
     tmp=$(new_tmp)
@@ -1239,7 +1259,7 @@ proxy_host() {
         echo "DOCKER_SOCKET=$DOCKER_SOCK"
     } >"$tmp"
     put_file "$tmp" "$PROXY_ENV_FILE" 644 root root
-    ((FILE_CHANGED)) && PROXY_RESTART=1
+    if ((FILE_CHANGED)); then PROXY_RESTART=1; fi
     if ! ((DRY_RUN)); then
         env FTA_PROXY_BIND="unix@$PROXY_SOCKET" FTA_PROXY_HEALTH_BIND="unix@$PROXY_RUN_DIR/health.sock" \
             DOCKER_SOCKET="$DOCKER_SOCK" "$haproxy" -c -q -f "$PROXY_CFG" >>"$INSTALL_LOG" 2>&1 ||
@@ -1358,7 +1378,6 @@ fta_unit() {
 # Installed by fta's install.sh; re-run it rather than editing this file.
 [Unit]
 Description=fta portal (Freqtrade bots as a service)
-Documentation=file://$SHARE_DIR/README
 After=network-online.target docker.service fta-proxy.service
 Wants=network-online.target
 
@@ -1457,8 +1476,6 @@ step_11_service() {
 # ---------------------------------------------------------------------------------------------
 # Step 12: nginx publishes the portal (loopback by default; public HTTPS with --domain).
 # ---------------------------------------------------------------------------------------------
-DISABLED_DEFAULT_SITE=""
-
 # Amazon Linux's nginx.conf carries its own `server { listen 80; ... }` inside http { }. This
 # comments such top-level server blocks out (prefix "#fta# ", undone by --uninstall), leaving
 # every other line as it is.
@@ -1611,7 +1628,8 @@ step_13_admin() {
         local n
         n=$(admin_count)
         if [ "$n" != "?" ] && ((n > 0)); then info "an admin already exists: nothing to do, no password printed"
-        else changed "create admin '$ADMIN_USER' with ${FTA_ADMIN_PASSWORD:+the password from FTA_ADMIN_PASSWORD}${FTA_ADMIN_PASSWORD:-a generated one-time password (printed once at the end)}"; fi
+        elif [ -n "${FTA_ADMIN_PASSWORD:-}" ]; then changed "create admin '$ADMIN_USER' with the password from FTA_ADMIN_PASSWORD"
+        else changed "create admin '$ADMIN_USER' with a generated one-time password (printed once at the end)"; fi
         return 0
     fi
     local count password out
@@ -1691,7 +1709,8 @@ uninstall_confirm_purge() {
 
 uninstall() {
     TOTAL=6
-    ((DRY_RUN)) && say "Dry run: the uninstall plan for this server (nothing is changed)."
+    NOTHING_DONE="nothing to do"
+    if ((DRY_RUN)); then say "Dry run: the uninstall plan for this server (nothing is changed)."; fi
     uninstall_confirm_purge
     local disabled_site
     disabled_site=$(read_kv "$STATE_FILE" DISABLED_DEFAULT_SITE)

@@ -204,30 +204,34 @@ public struct DockerConfigurationError: Error, CustomStringConvertible, Sendable
 /// (stream type, three zero bytes, big-endian length) followed by that many bytes.
 public enum LogStream {
     public static func lines(from data: Data) -> [LogLine] {
-        var lines: [LogLine] = []
         let bytes = [UInt8](data)
-        var index = 0
+        var lines: [LogLine] = []
         var pending: [LogLine.Stream: String] = [:]
-        while index + 8 <= bytes.count {
-            let streamByte = bytes[index]
-            let length = Int(bytes[index + 4]) << 24 | Int(bytes[index + 5]) << 16 | Int(bytes[index + 6]) << 8 | Int(bytes[index + 7])
-            guard streamByte <= 2, bytes[index + 1] == 0, bytes[index + 2] == 0, bytes[index + 3] == 0,
-                  index + 8 + length <= bytes.count
-            else {
-                // Not multiplexed (a TTY container) or truncated: treat the rest as plain text.
+        var index = 0
+        while index < bytes.count {
+            guard let length = frameLength(bytes, at: index) else {
+                // Not multiplexed (a TTY container) or truncated: the rest is plain text.
                 let rest = String(decoding: bytes[index...], as: UTF8.self)
-                lines += rest.split(separator: "\n", omittingEmptySubsequences: false).dropLast(rest.hasSuffix("\n") ? 1 : 0)
-                    .map { LogLine(stream: .stdout, text: String($0)) }
-                return lines
+                lines += rest.split(separator: "\n").map { LogLine(stream: .stdout, text: String($0)) }
+                break
             }
-            let stream: LogLine.Stream = streamByte == 2 ? .stderr : .stdout
+            let stream: LogLine.Stream = bytes[index] == 2 ? .stderr : .stdout
             let chunk = pending[stream, default: ""] + String(decoding: bytes[(index + 8)..<(index + 8 + length)], as: UTF8.self)
             var parts = chunk.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
             pending[stream] = parts.removeLast()
             lines += parts.map { LogLine(stream: stream, text: $0) }
             index += 8 + length
         }
-        for (stream, rest) in pending where !rest.isEmpty { lines.append(LogLine(stream: stream, text: rest)) }
+        for stream in [LogLine.Stream.stdout, .stderr] {
+            if let rest = pending[stream], !rest.isEmpty { lines.append(LogLine(stream: stream, text: rest)) }
+        }
         return lines
+    }
+
+    /// The payload length of the frame at `index`, or nil when no valid frame header is there.
+    private static func frameLength(_ bytes: [UInt8], at index: Int) -> Int? {
+        guard index + 8 <= bytes.count, bytes[index] <= 2, bytes[index + 1] == 0, bytes[index + 2] == 0, bytes[index + 3] == 0 else { return nil }
+        let length = Int(bytes[index + 4]) << 24 | Int(bytes[index + 5]) << 16 | Int(bytes[index + 6]) << 8 | Int(bytes[index + 7])
+        return index + 8 + length <= bytes.count ? length : nil
     }
 }

@@ -303,6 +303,11 @@ public struct LogLine: Sendable, Equatable {
     public enum Stream: Sendable, Equatable { case stdout, stderr }
     public var stream: Stream
     public var text: String
+
+    public init(stream: Stream, text: String) {
+        self.stream = stream
+        self.text = text
+    }
 }
 
 struct CreateResponse: Codable {

@@ -74,7 +74,8 @@ EOF
 #!/bin/sh
 # fta test-image stand-in for python3, only for the bot healthcheck: whatever program it is
 # given, it succeeds iff the freqtrade stand-in answers /api/v1/ping on port 8080.
-exec wget -q -T 4 -O /dev/null http://127.0.0.1:8080/api/v1/ping
+# (wget -T is avoided: it crashes in Debian's busybox-static 1.35; timeout does the job.)
+exec timeout 4 wget -q -O /dev/null http://127.0.0.1:8080/api/v1/ping
 EOF
     chmod 0755 "$stage/usr/local/bin/freqtrade" "$stage/usr/local/bin/python3"
     chown -R 1000:1000 "$stage/freqtrade"

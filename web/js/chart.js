@@ -24,11 +24,11 @@ function niceStep(range, target) {
  * Draws into `container` at its current pixel width (so text stays readable on a phone).
  * Returns nothing; an empty series shows an explanatory empty state.
  */
-export function drawProfitChart(container, trades, currency) {
+export function drawProfitChart(container, trades, currency, emptyText) {
   const series = cumulativeSeries(trades);
   if (series.length === 0) {
     fill(container, h('div', { class: 'empty' },
-      h('p', {}, 'No closed trades yet. The chart fills in as the bot closes trades; in dry-run this can take hours, depending on the strategy and timeframe.')));
+      h('p', {}, emptyText ?? 'No closed trades yet. The chart fills in as the bot closes trades; in dry-run this can take hours, depending on the strategy and timeframe.')));
     return;
   }
   const width = Math.max(280, Math.round(container.clientWidth || 600));

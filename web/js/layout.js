@@ -83,11 +83,23 @@ function renderHeader(me) {
   const outButton = h('button', { type: 'button', class: 'btn btn--small', 'data-testid': 'sign-out' }, 'Sign out');
   outButton.addEventListener('click', () => signOut(outButton));
 
+  const toggle = h('button', { type: 'button', class: 'btn btn--small menu-toggle', 'aria-expanded': 'false', 'aria-controls': 'app-menu' },
+    h('span', { class: 'menu-toggle__bars', 'aria-hidden': 'true' }), 'Menu');
+  const menu = h('div', { class: 'app-menu', id: 'app-menu' }, nav, h('div', { class: 'user-area' }, who, pwButton, outButton));
+  const setOpen = (open) => {
+    header.classList.toggle('is-open', open);
+    toggle.setAttribute('aria-expanded', String(open));
+  };
+  toggle.addEventListener('click', () => setOpen(toggle.getAttribute('aria-expanded') !== 'true'));
+  header.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && header.classList.contains('is-open')) { setOpen(false); toggle.focus(); }
+  });
+
   header.replaceChildren(h('div', { class: 'app-header__inner' },
     h('a', { class: 'brand', href: '/dashboard.html' }, brandMark(), 'fta'),
     h('span', { class: 'dry-pill', title: 'All bots paper-trade: no real money, no exchange keys' }, 'Dry-run only'),
-    nav,
-    h('div', { class: 'user-area' }, who, pwButton, outButton)));
+    toggle,
+    menu));
 }
 
 async function signOut(button) {

@@ -2,10 +2,13 @@
 promises that live tests cannot see (no add_header in a location, loopback-only listeners)."""
 
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
-from conftest import REPO, nginx_test, render_site, run_install
+from conftest import REPO, nginx_test, render_site, require_tool, run_install
 
 SECURITY_HEADERS = ("X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy",
                     "Permissions-Policy", "Content-Security-Policy")
@@ -15,7 +18,7 @@ def blocks_of(text: str):
     """Yields (stack of enclosing block names, directive line) for each directive."""
     stack = []
     for raw in text.splitlines():
-        line = raw.split("#", 1)[0].strip() if not raw.strip().startswith("return 4") else raw.strip()
+        line = raw.split("#", 1)[0].strip()
         if not line:
             continue
         if line.endswith("{"):
@@ -112,3 +115,30 @@ def test_template_conditions_are_balanced():
             depth -= 1
             assert depth >= 0
     assert depth == 0
+
+
+@pytest.mark.parametrize("mode", ["loopback", "tls"])
+def test_site_fits_inside_the_distributions_nginx_conf(site_root, mode):
+    # The site is included inside the stock http { } block: an http-level directive the stock
+    # file also sets (server_tokens, ssl_protocols, ...) would be a "duplicate" error there.
+    nginx = require_tool("nginx")
+    stock = Path("/etc/nginx")
+    if not (stock / "nginx.conf").exists():
+        pytest.skip("no /etc/nginx/nginx.conf on this machine")
+    site = render_site(site_root, mode, upstream_port=18080)
+    copy = site_root / "etc-nginx"
+    shutil.copytree(stock, copy, symlinks=True)
+    conf_d = copy / "conf.d"
+    conf_d.mkdir(exist_ok=True)
+    (conf_d / "fta.conf").write_text((site.root / "site" / "fta.conf").read_text())
+    # The stock default site is disabled by install.sh (it would also claim port 80).
+    default = copy / "sites-enabled" / "default"
+    if default.is_symlink() or default.exists():
+        default.unlink()
+    main = (copy / "nginx.conf").read_text().replace("/etc/nginx/", f"{copy}/")
+    main = re.sub(r"^pid .*;$", f"pid {site_root}/stock.pid;", main, flags=re.M)
+    main = re.sub(r"^error_log .*;$", f"error_log {site_root}/stock-error.log;", main, flags=re.M)
+    (copy / "nginx.conf").write_text(main)
+    result = subprocess.run([nginx, "-t", "-c", str(copy / "nginx.conf"), "-g", f"error_log {site_root}/stderr.log;"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

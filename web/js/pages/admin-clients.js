@@ -3,7 +3,7 @@ import { api, seg } from '../api.js';
 import { h, $, fill, setText, param } from '../dom.js';
 import { startPage } from '../layout.js';
 import { busy, showMessage, clearMessage, errorText, clearFieldErrors, showFieldErrors, badge, table, generatePassword, copyText, toast } from '../ui.js';
-import { dateTime } from '../format.js';
+import { day } from '../format.js';
 
 await startPage({ adminOnly: true });
 
@@ -14,13 +14,21 @@ let users = [];
 
 /* ---------- clients ---------- */
 
-function selectClient(id) {
+function selectClient(id, { reveal = false } = {}) {
   selectedId = id;
   const url = new URL(location.href);
   url.searchParams.set('client', id);
   history.replaceState(null, '', url.pathname + url.search);
   renderClients();
-  loadUsers();
+  loadUsers().then(() => {
+    // On a phone the users panel is further down: take the person (and the focus) there.
+    if (reveal) {
+      const heading = $('#h-users');
+      heading.setAttribute('tabindex', '-1');
+      heading.focus({ preventScroll: true });
+      heading.scrollIntoView({ block: 'start', behavior: 'smooth' });
+    }
+  });
 }
 
 function renderClients() {
@@ -29,18 +37,18 @@ function renderClients() {
     return;
   }
   fill($('#clients-table'), table({
-    columns: [{ label: 'Client' }, { label: 'Bots', num: true }, { label: 'Users', num: true }, { label: 'Created', nowrap: true }, { label: '' }],
+    columns: [{ label: 'Client' }, { label: 'Bots', num: true }, { label: 'Users', num: true }],
     rows: clients.map((c) => ({
       rowProps: { class: c.id === selectedId ? 'is-selected' : null, 'data-client-id': c.id },
       cells: [
-        h('span', {}, h('strong', {}, c.name || c.id), h('br'), h('code', {}, c.id)),
+        h('span', {},
+          h('button', {
+            type: 'button', class: 'btn btn--link client-pick', 'aria-pressed': c.id === selectedId ? 'true' : 'false',
+            title: `Manage the users of ${c.name || c.id}`, onclick: () => selectClient(c.id, { reveal: true }),
+          }, c.name || c.id),
+          h('br'), h('code', {}, c.id)),
         `${c.botCount} / ${c.maxBots}`,
         String(c.userCount ?? '—'),
-        dateTime(c.createdAt),
-        h('button', {
-          type: 'button', class: 'btn btn--small', 'aria-pressed': c.id === selectedId ? 'true' : 'false',
-          'aria-label': `Manage users of ${c.name || c.id}`, onclick: () => selectClient(c.id),
-        }, 'Users'),
       ],
     })),
   }));
@@ -99,7 +107,7 @@ function renderUsers() {
     return;
   }
   fill($('#users-table'), table({
-    columns: [{ label: 'Username' }, { label: 'Role' }, { label: 'Status' }, { label: 'Created', nowrap: true }, { label: 'Actions' }],
+    columns: [{ label: 'Username' }, { label: 'Role' }, { label: 'Status' }, { label: 'Since', nowrap: true }, { label: 'Actions' }],
     rows: users.map((u) => {
       const toggle = h('button', { type: 'button', class: u.disabled ? 'btn btn--small' : 'btn btn--small btn--danger' }, u.disabled ? 'Enable' : 'Disable');
       toggle.setAttribute('aria-label', `${u.disabled ? 'Enable' : 'Disable'} ${u.username}`);
@@ -111,7 +119,7 @@ function renderUsers() {
           h('strong', {}, u.username),
           ROLE_WORDS[u.role] ?? u.role,
           u.disabled ? badge('Disabled', 'bad') : badge('Active', 'ok'),
-          dateTime(u.createdAt),
+          day(u.createdAt),
           h('div', { class: 'btn-row' }, toggle, reset),
         ],
       };

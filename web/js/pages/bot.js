@@ -9,7 +9,7 @@ import { drawProfitChart } from '../chart.js';
 const BOT_MS = 5000;
 const FREQTRADE_MS = 10000;
 const LOG_FOLLOW_MS = 3000;
-const CLOSED_ROWS = 50;
+const CLOSED_ROWS = 20;
 
 const me = await startPage();
 const manager = canManage(me);
@@ -189,7 +189,10 @@ async function loadBot() {
     clearMessage(pageError);
     render();
     // The Freqtrade reads start once the bot is known, and run at once when it comes up.
-    if (!freqtradeLoop) freqtradeLoop = every(FREQTRADE_MS, loadFreqtrade);
+    if (!freqtradeLoop) {
+      freqtradeLoop = every(FREQTRADE_MS, loadFreqtrade);
+      loadLogs({ announce: true });
+    }
     else if (previous !== 'running' && bot.state === 'running') freqtradeLoop.now();
   } catch (err) {
     if (err.redirecting) return;
@@ -309,7 +312,7 @@ async function loadFreqtrade() {
       fill($('#bot-profit'), kv('Dry-run wallet', money(bot.dryRunWallet, bot.stakeCurrency)));
       fill($('#open-trades'), h('p', { class: 'card__hint' }, 'Shown while the bot runs.'));
       fill($('#closed-trades'), h('p', { class: 'card__hint' }, 'Shown while the bot runs.'));
-      drawProfitChart($('#chart'), [], bot.stakeCurrency);
+      drawProfitChart($('#chart'), [], bot.stakeCurrency, 'The chart of closed trades is drawn from the bot itself, so it shows while the bot runs.');
     }
     return;
   }
@@ -335,7 +338,7 @@ async function loadFreqtrade() {
     if (!freqtradeSeen) {
       fill($('#open-trades'), h('p', { class: 'card__hint' }, 'Waiting for the bot API…'));
       fill($('#closed-trades'), h('p', { class: 'card__hint' }, 'Waiting for the bot API…'));
-      drawProfitChart($('#chart'), [], bot.stakeCurrency);
+      drawProfitChart($('#chart'), [], bot.stakeCurrency, 'Waiting for the bot API…');
     }
   }
 }
@@ -399,7 +402,6 @@ if (!botId) {
 } else {
   buildControls();
   botLoop = every(BOT_MS, loadBot);
-  loadLogs({ announce: true });
 }
 
 // Redraw the chart at the new width (text stays readable on a phone).

@@ -24,30 +24,32 @@ function waitWords(seconds) {
   return `${minutes} minute${minutes === 1 ? '' : 's'}`;
 }
 
-/** Too many attempts: say how long, keep the button off until the wait is over. */
+/**
+ * Too many attempts: say how long once (the alert is read out once), and keep the button off
+ * with a countdown on its label until the wait is over.
+ */
 function lockOut(err) {
   clearInterval(lockTimer);
-  let left = err.retryAfter;
-  const base = 'Too many sign-in attempts.';
-  if (!Number.isFinite(left) || left <= 0) {
-    showMessage(errorBox, `${base} ${err.message} Wait a while before trying again.`, 'error');
+  const wait = err.retryAfter;
+  if (!Number.isFinite(wait) || wait <= 0) {
+    showMessage(errorBox, `Too many sign-in attempts. ${err.message} Wait a while before trying again.`, 'error');
     return;
   }
-  const until = Date.now() + left * 1000;
+  showMessage(errorBox, `Too many sign-in attempts. Try again in ${waitWords(wait)}.`, 'error');
+  const until = Date.now() + wait * 1000;
   const render = () => {
-    left = Math.max(0, Math.ceil((until - Date.now()) / 1000));
+    const left = Math.max(0, Math.ceil((until - Date.now()) / 1000));
     if (left === 0) {
       clearInterval(lockTimer);
       submit.disabled = false;
+      submit.textContent = 'Sign in';
       showMessage(errorBox, 'You can try to sign in again now.', 'info');
       return;
     }
     submit.disabled = true;
-    errorBox.textContent = `${base} Try again in ${waitWords(left)} (${duration(left * 1000)} left).`;
+    submit.textContent = `Sign in (wait ${duration(left * 1000)})`;
   };
-  showMessage(errorBox, ' ', 'error');
   render();
-  // Only the countdown text changes; the live region announced the first sentence already.
   lockTimer = setInterval(render, 1000);
 }
 

@@ -1,0 +1,221 @@
+"""The pieces of install.sh that a dry run cannot exercise, tested on their own: the env file
+(fresh secrets, never overwritten), the daemon.json merge, the Amazon Linux nginx.conf edit, and
+the fta-run / fta-supervise helpers."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import INSTALL_SH, REPO, require_tool
+
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def sourced(script: str, **env) -> subprocess.CompletedProcess:
+    """Runs bash with install.sh sourced (main does not run), then `script`."""
+    full = dict(os.environ, **env)
+    return subprocess.run(["bash", "-c", f'source "{INSTALL_SH}"\n{script}'], capture_output=True,
+                          text=True, env=full, cwd=REPO, check=False)
+
+
+def parse_env(text: str) -> dict:
+    return dict(line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#"))
+
+
+def render_env(tmp_path: Path, example: str | None, existing: str | None, public_url="http://127.0.0.1:8081"):
+    example_path = tmp_path / ".env.example"
+    if example is not None:
+        example_path.write_text(example)
+    existing_path = tmp_path / "fta.env"
+    if existing is not None:
+        existing_path.write_text(existing)
+    out = tmp_path / "out.env"
+    result = sourced(f'''
+        TMP_DIR=$(mktemp -d); PUBLIC_URL="{public_url}"; FTA_PORT_VALUE=8080
+        ENV_EXAMPLE="{example_path}"
+        render_env_file "{out}" "{existing_path}"
+        rm -rf "$TMP_DIR"''')
+    assert result.returncode == 0, result.stderr
+    return out.read_text()
+
+
+EXAMPLE = """# fta configuration
+FTA_LISTEN=127.0.0.1
+FTA_PORT=8080
+FTA_SECRET_KEY=change-me-64-hex-chars
+FTA_BOT_IMAGE=freqtradeorg/freqtrade:2026.9
+FTA_PUBLIC_URL=http://127.0.0.1:8081
+FTA_MAX_BOTS_PER_CLIENT=3
+"""
+
+
+def test_env_file_placeholders_become_fresh_secrets(tmp_path):
+    first = parse_env(render_env(tmp_path, EXAMPLE, None))
+    assert HEX64.match(first["FTA_SECRET_KEY"])
+    # Built-in keys the example lacks are added.
+    for key in ("FTA_DATABASE", "FTA_WEB_ROOT", "FTA_DOCKER_URL", "DOCKER_NETWORK", "FTA_MEMORY_BUDGET_MB"):
+        assert key in first
+    (tmp_path / "again").mkdir()
+    second = parse_env(render_env(tmp_path / "again", EXAMPLE, None))
+    assert second["FTA_SECRET_KEY"] != first["FTA_SECRET_KEY"]  # random per install
+
+
+def test_env_file_rerun_keeps_secrets_and_operator_values_and_adds_missing_keys(tmp_path):
+    existing = "FTA_SECRET_KEY=" + "ab" * 32 + "\nFTA_MAX_BOTS_PER_CLIENT=7\nFTA_PUBLIC_URL=http://127.0.0.1:8081\n"
+    example = EXAMPLE + "FTA_NEW_SETTING=42\n"
+    result = parse_env(render_env(tmp_path, example, existing, public_url="https://portal.example.org"))
+    assert result["FTA_SECRET_KEY"] == "ab" * 32
+    assert result["FTA_MAX_BOTS_PER_CLIENT"] == "7"
+    assert result["FTA_NEW_SETTING"] == "42"
+    assert result["FTA_PUBLIC_URL"] == "https://portal.example.org"  # derived from --domain
+
+
+def test_env_file_without_example_uses_built_in_defaults(tmp_path):
+    result = parse_env(render_env(tmp_path, None, None))
+    assert HEX64.match(result["FTA_SECRET_KEY"])
+    assert result["FTA_DOCKER_URL"] == "unix:///run/fta-proxy/docker.sock"
+    assert result["FTA_BOT_IMAGE"] == "freqtradeorg/freqtrade:2026.9"
+    assert result["FTA_LISTEN"] == "127.0.0.1"
+
+
+def merge_daemon_json(current: dict) -> dict:
+    require_tool("jq")
+    result = subprocess.run(
+        ["bash", "-c", f'source "{INSTALL_SH}"; jq -S --arg pool 10.200.0.0/14 "$DAEMON_JSON_MERGE"'],
+        input=json.dumps(current), capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
+
+
+def pool_capacity(config: dict) -> int:
+    result = subprocess.run(
+        ["bash", "-c", f'source "{INSTALL_SH}"; jq "$DAEMON_JSON_POOL_CAPACITY"'],
+        input=json.dumps(config), capture_output=True, text=True, check=True)
+    return int(result.stdout)
+
+
+def test_daemon_json_merge_on_an_empty_file():
+    merged = merge_daemon_json({})
+    assert merged["log-driver"] == "json-file"
+    assert merged["log-opts"] == {"max-size": "10m", "max-file": "3"}
+    assert merged["default-address-pools"] == [{"base": "10.200.0.0/14", "size": 24}]
+    assert merged["live-restore"] is True and merged["no-new-privileges"] is True
+    assert pool_capacity(merged) == 1024
+    assert merge_daemon_json(merged) == merged  # idempotent: a re-run changes nothing
+
+
+def test_daemon_json_merge_keeps_the_operators_keys():
+    current = {"registry-mirrors": ["https://mirror.example"], "log-opts": {"max-size": "50m"},
+               "default-address-pools": [{"base": "172.80.0.0/16", "size": 24}], "live-restore": False}
+    merged = merge_daemon_json(current)
+    assert merged["registry-mirrors"] == ["https://mirror.example"]
+    assert merged["log-opts"] == {"max-size": "50m", "max-file": "3"}
+    assert merged["default-address-pools"] == [{"base": "172.80.0.0/16", "size": 24}]
+    assert pool_capacity(merged) == 256
+    assert merged["live-restore"] is True  # fta needs it: a dockerd restart must not stop bots
+    journald = merge_daemon_json({"log-driver": "journald"})
+    assert journald["log-driver"] == "journald" and "log-opts" not in journald
+
+
+AL2023_NGINX_CONF = """user nginx;
+worker_processes auto;
+events {
+    worker_connections 1024;
+}
+http {
+    include             /etc/nginx/mime.types;
+    include /etc/nginx/conf.d/*.conf;
+
+    server {
+        listen       80;
+        listen       [::]:80;
+        server_name  _;
+        root         /usr/share/nginx/html;
+        # Load configuration files for the default server block. { not a brace }
+        include /etc/nginx/default.d/*.conf;
+        error_page 404 /404.html;
+        location = /404.html {
+        }
+    }
+
+# Settings for a TLS enabled server.
+#    server {
+#        listen       443 ssl http2;
+#    }
+}
+"""
+
+
+def test_amazon_linux_default_server_is_commented_out(tmp_path):
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(AL2023_NGINX_CONF)
+    out = tmp_path / "out.conf"
+    result = sourced(f'comment_out_server_blocks "{conf}" "{out}"')
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    active = [l for l in text.splitlines() if not l.lstrip().startswith("#")]
+    assert not any("listen" in l or "server_name" in l for l in active)
+    assert any("include /etc/nginx/conf.d/*.conf;" in l for l in active)
+    assert text.count("{") - text.count("}") == AL2023_NGINX_CONF.count("{") - AL2023_NGINX_CONF.count("}")
+    # --uninstall's undo (sed 's/^#fta# //') restores the original exactly.
+    restored = "\n".join(l[6:] if l.startswith("#fta# ") else l for l in text.splitlines()) + "\n"
+    assert restored == AL2023_NGINX_CONF
+    # Applying it again changes nothing.
+    again = tmp_path / "again.conf"
+    sourced(f'comment_out_server_blocks "{out}" "{again}"')
+    assert again.read_text() == text
+
+
+def root_only():
+    if os.geteuid() != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail("the helper tests switch users: they need root (CI=true)")
+        pytest.skip("needs root")
+
+
+def test_fta_run_switches_user_and_passes_only_the_env_file(tmp_path):
+    root_only()
+    env_file = tmp_path / "env"
+    env_file.write_text('# comment\nFTA_A=1\nexport FTA_B="two words"\nFTA_C=\'x=y\'\n\nnot a line\n')
+    result = subprocess.run(
+        [str(REPO / "scripts/install/fta-run.sh"), "--user", "nobody", "--env-file", str(env_file), "--",
+         "sh", "-c", 'id -u; printf "%s|%s|%s|%s\\n" "$FTA_A" "$FTA_B" "$FTA_C" "${LEAK-unset}"; grep CapBnd /proc/self/status; grep NoNewPrivs /proc/self/status'],
+        capture_output=True, text=True, env=dict(os.environ, LEAK="from the caller"), check=True)
+    lines = result.stdout.splitlines()
+    assert lines[0] == str(65534)
+    assert lines[1] == "1|two words|x=y|unset"
+    assert lines[2].split()[1] == "0000000000000000"
+    assert lines[3].split()[1] == "1"
+
+
+def test_fta_supervise_restarts_on_failure_and_stops_on_term(tmp_path):
+    root_only()
+    pidfile, log, counter = tmp_path / "s.pid", tmp_path / "s.log", tmp_path / "count"
+    # Fails twice, then stays up.
+    script = f'n=$(cat {counter} 2>/dev/null || echo 0); echo $((n+1)) > {counter}; [ "$n" -ge 2 ] && exec sleep 60; exit 3'
+    proc = subprocess.Popen([str(REPO / "scripts/install/fta-supervise.sh"), "--name", "t", "--pidfile", str(pidfile),
+                             "--log", str(log), "--", "sh", "-c", script])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (not counter.exists() or counter.read_text().strip() != "3"):
+        time.sleep(0.2)
+    assert counter.read_text().strip() == "3"
+    assert pidfile.read_text().strip() == str(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
+    assert not pidfile.exists()
+    text = log.read_text()
+    assert text.count("exited with status 3") == 2 and "stopped" in text
+
+
+def test_fta_supervise_does_not_restart_a_clean_exit(tmp_path):
+    root_only()
+    log = tmp_path / "s.log"
+    result = subprocess.run([str(REPO / "scripts/install/fta-supervise.sh"), "--name", "t", "--pidfile",
+                             str(tmp_path / "s.pid"), "--log", str(log), "--", "true"], timeout=20)
+    assert result.returncode == 0
+    assert "not restarting" in log.read_text()
