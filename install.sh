@@ -63,6 +63,7 @@ UNINSTALL=0
 PURGE=0
 STRICT=0
 NO_SWAP=0
+OFFLINE=0
 RENDER_NGINX_DIR=""
 OPT_BINARY=${FTA_BINARY:-}
 OPT_ADMIN_USER=""
@@ -276,6 +277,8 @@ Other:
   --dry-run                 print the plan (what would change) and change nothing
   --non-interactive, -y     never ask (unattended installs, CI)
   --no-swap                 do not add a swap file on small machines
+  --offline                 never pull images (no registry here): host-mode proxy, and see
+                            --build-bot-image / --bot-image for the bots' image
   --strict                  exit with status 3 when `fta doctor` reports a failure
   --render-nginx DIR        only render the nginx site (same flags) into DIR/fta.conf and exit
   --uninstall               stop and remove services, containers, networks and volumes labelled
@@ -303,6 +306,7 @@ parse_args() {
             --purge) PURGE=1 ;;
             --strict) STRICT=1 ;;
             --no-swap) NO_SWAP=1 ;;
+            --offline) OFFLINE=1 ;;
             --loopback) OPT_LOOPBACK=1 ;;
             --build-bot-image) OPT_BUILD_BOT_IMAGE=1 ;;
             --binary | --admin-user | --domain | --email | --nginx-port | --port | --tls-cert | \
@@ -417,6 +421,8 @@ resolve_settings() {
         TLS_CERT="" TLS_KEY="" TLS_SOURCE=""
         PUBLIC_URL=http://127.0.0.1:$NGINX_PORT
     fi
+    # --docker-host sticks: re-runs and --uninstall talk to the same engine.
+    OPT_DOCKER_HOST=${OPT_DOCKER_HOST:-$(read_kv "$STATE_FILE" DOCKER_HOST)}
     if [ -n "$OPT_DOCKER_HOST" ]; then
         [[ $OPT_DOCKER_HOST == unix:///* ]] || usage_error "--docker-host: only unix:///path engines are supported"
         DOCKER_SOCK=${OPT_DOCKER_HOST#unix://}
@@ -732,8 +738,9 @@ start_own_dockerd() {
     changed "start dockerd in the background (no systemd here; pidfile $RUN_DIR/dockerd.pid, log $LOG_DIR/dockerd.log)"
     ((DRY_RUN)) && return 0
     ensure_run_dir "$RUN_DIR"
-    install -d -m 0750 -o root -g root "$LOG_DIR" 2>/dev/null || true
-    setsid nohup dockerd --pidfile "$RUN_DIR/dockerd.pid" >>"$LOG_DIR/dockerd.log" 2>&1 </dev/null &
+    install -d -m 0750 "$LOG_DIR"
+    # 9>&-: long-lived children must not keep install.sh's lock (fd 9) held after it exits.
+    setsid nohup dockerd --pidfile "$RUN_DIR/dockerd.pid" >>"$LOG_DIR/dockerd.log" 2>&1 </dev/null 9>&- &
     wait_for_docker
 }
 wait_for_docker() {
@@ -806,6 +813,30 @@ step_4_docker() {
     if ! ((DRY_RUN)); then
         info "Docker engine $(docker version --format '{{.Server.Version}}' 2>/dev/null || echo '?') answers on $DOCKER_SOCK"
     fi
+}
+
+# pull_image IMAGE MAX_SECONDS: docker pull, giving up after 60 s when no registry answers at all
+# (an offline machine can otherwise hang for minutes) and after MAX_SECONDS in any case.
+PULL_SILENCE_SECONDS=60
+pull_image() {
+    local image=$1 max=$2 out pid waited=0
+    if ((OFFLINE)); then return 1; fi
+    out=$(new_tmp)
+    docker pull "$image" >"$out" 2>&1 &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+        if ((waited >= max)) || { ((waited >= PULL_SILENCE_SECONDS)) && ! grep -q 'Pulling from\|Pulling fs layer\|Downloading\|Already exists' "$out"; }; then
+            kill "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+            cat "$out" >>"$INSTALL_LOG"
+            echo "(gave up after $waited s)" >>"$INSTALL_LOG"
+            return 1
+        fi
+        sleep 2
+        waited=$((waited + 2))
+    done
+    cat "$out" >>"$INSTALL_LOG"
+    wait "$pid"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -959,6 +990,7 @@ write_state_file() {
         echo "ADMIN_USER=$ADMIN_USER"
         echo "PROXY_MODE=$PROXY_MODE"
         echo "ADDRESS_POOL=$ADDRESS_POOL"
+        if ((EXTERNAL_DOCKER)); then echo "DOCKER_HOST=unix://$DOCKER_SOCK"; fi
         if [ -n "$DISABLED_DEFAULT_SITE" ]; then echo "DISABLED_DEFAULT_SITE=$DISABLED_DEFAULT_SITE"; fi
     } >"$tmp"
     put_file "$tmp" "$STATE_FILE" 644 root root
@@ -988,6 +1020,7 @@ step_6_config() {
     [ -f "$ENV_EXAMPLE" ] || warn ".env.example is missing from the checkout: using built-in defaults"
     # The socket proxy's address is settled in step 8; keep what the file has until then.
     DOCKER_URL=$(read_kv "$ENV_FILE" FTA_DOCKER_URL)
+    compose_env_values
     write_env_file
     write_state_file
 }
@@ -1121,9 +1154,11 @@ step_8_proxy() {
             info "compose/docker-compose.yml names no image: the proxy runs under the distribution's haproxy"
         elif docker image inspect "$image" >/dev/null 2>&1; then
             mode=compose
+        elif ((OFFLINE)); then
+            info "--offline: the proxy runs under the distribution's haproxy (same haproxy.cfg)"
         elif ((DRY_RUN)); then
             info "a real run tries 'docker pull $image'; when that fails (offline) the proxy runs under the distribution's haproxy"
-        elif timeout 300 docker pull "$image" >>"$INSTALL_LOG" 2>&1; then
+        elif pull_image "$image" 600; then
             info "pulled $image"
             mode=compose
         else
@@ -1136,6 +1171,16 @@ step_8_proxy() {
     DOCKER_URL=unix://$PROXY_SOCKET
     write_env_file
     ((DRY_RUN)) || wait_for_proxy
+}
+
+# The values compose/docker-compose.yml interpolates from fta.env (.env.example has
+# placeholders): this system's ids and paths. Set in both modes, so that the file stays right for
+# `docker compose --env-file /etc/fta/fta.env` whichever mode runs now.
+compose_env_values() {
+    COMPOSE_ENV=([FTA_DOCKER_SOCKET]=$DOCKER_SOCK [FTA_PROXY_SOCKET_DIR]=$PROXY_RUN_DIR
+        [FTA_PROXY_UID]=$PROXY_CONTAINER_UID)
+    if id -u "$FTA_USER" >/dev/null 2>&1; then COMPOSE_ENV[FTA_GID]=$(id -g "$FTA_USER"); fi
+    if [ -S "$DOCKER_SOCK" ]; then COMPOSE_ENV[DOCKER_GID]=$(stat -c %g "$DOCKER_SOCK"); fi
 }
 
 # The host-mode proxy user: primary group fta (so that its socket is group-owned by fta, as in
@@ -1157,16 +1202,10 @@ ensure_proxy_user() {
 PROXY_RESTART=0
 
 proxy_compose() {
-    local image=$1 fta_gid docker_gid tmp
+    local image=$1 tmp
     info "socket proxy: compose project fta, image $image"
     stop_host_proxy
     if ((COPY_CHANGED)); then PROXY_RESTART=1; fi
-    # compose/docker-compose.yml takes its uids, gids and paths from the env file.
-    fta_gid=$(id -g "$FTA_USER" 2>/dev/null || echo 0)
-    docker_gid=$(stat -c %g "$DOCKER_SOCK" 2>/dev/null || echo 0)
-    COMPOSE_ENV=([FTA_GID]=$fta_gid [DOCKER_GID]=$docker_gid [FTA_DOCKER_SOCKET]=$DOCKER_SOCK
-        [FTA_PROXY_SOCKET_DIR]=$PROXY_RUN_DIR [FTA_PROXY_UID]=$PROXY_CONTAINER_UID)
-    write_env_file
     # The socket directory: /run is a tmpfs, so systemd-tmpfiles recreates it at boot (before
     # docker.service starts the container again: restart unless-stopped).
     if ((HAVE_SYSTEMD)); then
@@ -1342,13 +1381,15 @@ step_9_bot_image() {
     image=${image:-${OPT_BOT_IMAGE:-$DEFAULT_BOT_IMAGE}}
     if ((DRY_RUN)); then
         if docker image inspect "$image" >/dev/null 2>&1; then info "$image is present"
+        elif ((OFFLINE)); then info "--offline: $image is missing and will not be pulled; bots cannot start until it exists"; STEP_CHANGES=1
         else changed "docker pull $image (about 1 GB; a few minutes)"; fi
         return 0
     fi
     if docker image inspect "$image" >/dev/null 2>&1; then info "$image is present"; return 0; fi
-    changed "pull $image (about 1 GB; a few minutes)"
-    if timeout 1800 docker pull "$image" >>"$INSTALL_LOG" 2>&1; then info "pulled $image"; return 0; fi
-    warn "could not pull $image: no container registry is reachable from here (or the tag does not exist).
+    local OFFLINE_REASON=""
+    if ((OFFLINE)); then OFFLINE_REASON="--offline: "; else changed "pull $image (about 1 GB; a few minutes)"; fi
+    if pull_image "$image" 1800; then info "pulled $image"; return 0; fi
+    warn "${OFFLINE_REASON}could not pull $image: no container registry is reachable from here (or the tag does not exist).
         The portal works, but bots cannot start until the image exists. Either:
           - make a registry reachable and re-run install.sh, or
           - build the image here from PyPI: sudo ./install.sh --build-bot-image
@@ -1440,7 +1481,7 @@ supervised_start() {
     fi
     ((DRY_RUN)) && return 0
     ensure_run_dir "$(dirname "$pidfile")"
-    setsid "$LIBEXEC_DIR/fta-supervise" --name "$name" --pidfile "$pidfile" --log "$log" -- "$@" </dev/null >/dev/null 2>&1 &
+    setsid "$LIBEXEC_DIR/fta-supervise" --name "$name" --pidfile "$pidfile" --log "$log" -- "$@" </dev/null >/dev/null 2>&1 9>&- &
     for _ in $(seq 1 10); do supervised_running "$pidfile" && return 0; sleep 0.5; done
     fail "fta-supervise for $name did not start"
 }
@@ -1552,7 +1593,7 @@ reload_nginx() {
         if ((changed_now)); then changed "reload nginx"; run nginx -s reload; fi
     else
         changed "start nginx (no systemd here: started directly; it does not come back after a reboot)"
-        run nginx
+        ((DRY_RUN)) || nginx 9>&-
     fi
 }
 
@@ -1599,16 +1640,22 @@ step_12_nginx() {
             reload_nginx 1
         fi
     fi
-    if ! ((DRY_RUN)) && [ "$NGINX_MODE" = loopback ]; then
-        local code _
-        for _ in $(seq 1 10); do
-            code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://127.0.0.1:$NGINX_PORT/api/v1/health" || true)
-            [ "$code" = 200 ] || [ "$code" = 503 ] && break
-            sleep 1
-        done
-        if [ "$code" = 200 ] || [ "$code" = 503 ]; then info "nginx answers on 127.0.0.1:$NGINX_PORT"
-        else warn "nginx on 127.0.0.1:$NGINX_PORT answered $code to /api/v1/health"; fi
+    ((DRY_RUN)) || check_published_portal
+}
+
+# The portal through nginx, as a browser would reach it.
+check_published_portal() {
+    local code="" _ url=http://127.0.0.1:$NGINX_PORT/api/v1/health curl_args=()
+    if [ "$NGINX_MODE" = tls ]; then
+        url=https://$DOMAIN/api/v1/health
+        curl_args=(--insecure --resolve "$DOMAIN:443:127.0.0.1")
     fi
+    for _ in $(seq 1 10); do
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "${curl_args[@]}" "$url" || true)
+        if [ "$code" = 200 ] || [ "$code" = 503 ]; then info "nginx serves the portal: $url answers $code"; return 0; fi
+        sleep 1
+    done
+    warn "nginx does not serve the portal yet: $url answered ${code:-nothing}"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -1799,7 +1846,7 @@ uninstall() {
 # ---------------------------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------------------------
-cleanup() { [ -n "$TMP_DIR" ] && rm -rf "$TMP_DIR"; }
+cleanup() { if [ -n "$TMP_DIR" ]; then rm -rf "$TMP_DIR"; fi; }
 
 main() {
     parse_args "$@"

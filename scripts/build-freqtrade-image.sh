@@ -17,7 +17,8 @@
 #   FTA_IMAGE_CACHE         cache directory for the base root tarball and the log (default /var/cache/fta)
 #   FTA_BUILD_CA_BUNDLE     CA bundle pip uses inside the build root (default: the host's bundle, so
 #                           that a TLS-inspecting proxy the host trusts is trusted; never put in the image)
-#   DOCKER_HOST             the engine to import into (the docker CLI's own variable)
+#   DOCKER_HOST             the engine to import into (the docker CLI's own variable); when it is
+#                           unset and FTA_TEST_DOCKER_HOST is set (scripts/test), that engine is used
 #
 # Reruns are cheap: an image with the same tag whose label fta.inputs equals the sha256 of this
 # script, the version and the suite is reused as it is (seconds); otherwise the cached base root
@@ -36,6 +37,10 @@ IMAGE_PATH=$VENV/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 BASE_PACKAGES=python3,python3-venv,ca-certificates
 LOG=$CACHE/build-freqtrade-image.log
 STEPS=7
+
+if [ -z "${DOCKER_HOST:-}" ] && [ -n "${FTA_TEST_DOCKER_HOST:-}" ]; then
+    export DOCKER_HOST=$FTA_TEST_DOCKER_HOST
+fi
 
 STEP=0
 STEP_NAME="start"

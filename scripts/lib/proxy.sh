@@ -25,6 +25,8 @@ BIND=${FTA_TEST_PROXY_BIND:-unix@$PROXY_DIR/docker.sock}
 # The health listener is a unix socket here: on the host a fixed TCP port could collide with
 # something else, and in the test run nobody but this script looks at it.
 HEALTH_BIND=unix@$PROXY_DIR/health.sock
+# The portal-facing socket when the bind is a unix socket (empty for TCP).
+case "$BIND" in unix@*) SOCK_PATH=${BIND#unix@} ;; *) SOCK_PATH= ;; esac
 PIDFILE=$RUN_DIR/proxy.pid
 OWNED=$RUN_DIR/proxy.owned
 LOG=$RUN_DIR/proxy.log
@@ -44,7 +46,7 @@ url_for_bind() {
 
 ping_proxy() {
     case "$BIND" in
-        unix@*) curl -fsS --max-time 3 --unix-socket "${BIND#unix@}" http://docker/_ping ;;
+        unix@*) curl -fsS --max-time 3 --unix-socket "$SOCK_PATH" http://docker/_ping ;;
         *) curl -fsS --max-time 3 "$(url_for_bind "$BIND")/_ping" ;;
     esac >/dev/null 2>&1
 }
@@ -69,17 +71,18 @@ start() {
     # Drop privileges when the haproxy user exists (Debian's package creates it). The socket
     # directory belongs to that user so haproxy can create its sockets there; 0750 keeps other
     # local users out (root, which runs the tests, is not affected by modes).
-    local launcher=()
+    local launcher=() dirs=("$PROXY_DIR")
+    [ -n "$SOCK_PATH" ] && dirs+=("$(dirname "$SOCK_PATH")")
     if id -u "$RUN_AS" >/dev/null 2>&1; then
-        install -d -m 0750 -o "$RUN_AS" -g "$(id -g "$RUN_AS")" "$PROXY_DIR"
+        install -d -m 0750 -o "$RUN_AS" -g "$(id -g "$RUN_AS")" "${dirs[@]}"
         launcher=(setpriv --reuid="$RUN_AS" --regid="$(id -g "$RUN_AS")"
                   --groups="$(stat -c %g "$ENGINE_SOCK")"
                   --inh-caps=-all --bounding-set=-all --no-new-privs)
     else
         echo "proxy: user $RUN_AS not found; running haproxy as $(id -un)" >&2
-        install -d -m 0750 "$PROXY_DIR"
+        install -d -m 0750 "${dirs[@]}"
     fi
-    rm -f "$PROXY_DIR/docker.sock" "$PROXY_DIR/health.sock"
+    rm -f "${SOCK_PATH:-/nonexistent}" "$PROXY_DIR/health.sock"
 
     echo "proxy: starting haproxy ($CFG) at $(url_for_bind "$BIND"), log $LOG"
     # -db: stay in the foreground of this background job, so $! is haproxy itself (setpriv and
@@ -110,7 +113,7 @@ stop() {
         kill "$pid" 2>/dev/null || true
         for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     fi
-    rm -f "$PIDFILE" "$OWNED" "$PROXY_DIR/docker.sock" "$PROXY_DIR/health.sock"
+    rm -f "$PIDFILE" "$OWNED" "${SOCK_PATH:-/nonexistent}" "$PROXY_DIR/health.sock"
     echo "proxy: stopped"
 }
 

@@ -2,7 +2,7 @@
 // the signed-in user, sign out and the change-password dialog.
 import { api } from './api.js';
 import { h, s, $ } from './dom.js';
-import { busy, clearFieldErrors, showFieldErrors, showMessage, clearMessage, showError, toast, errorText, showFlash } from './ui.js';
+import { busy, clearFieldErrors, showFieldErrors, showMessage, clearMessage, showError, toast, errorText, showFlash, ensureToastRegion } from './ui.js';
 
 export const isAdmin = (me) => me?.user?.role === 'admin';
 /** Owners and admins change things; viewers only look. */
@@ -30,6 +30,7 @@ export async function startPage({ adminOnly = false } = {}) {
     return never();
   }
   renderHeader(me);
+  ensureToastRegion();
   document.body.classList.add('is-ready');
   showFlash();
   return me;
@@ -66,6 +67,7 @@ function navItems(me) {
 }
 
 function renderHeader(me) {
+  currentUsername = me.user.username;
   const header = $('#app-header');
   if (!header) return;
   const here = location.pathname;
@@ -114,6 +116,7 @@ async function signOut(button) {
 /* ---------- change password ---------- */
 
 let pwDialog = null;
+let currentUsername = '';
 
 function field({ id, name, label, type = 'password', autocomplete, hint }) {
   return h('div', { class: 'field' },
@@ -130,6 +133,8 @@ function buildPasswordDialog() {
   const form = h('form', { class: 'dialog__body', novalidate: true },
     h('h2', { id: 'pw-title' }, 'Change your password'),
     message,
+    // Lets password managers file the new password under the right account.
+    h('input', { type: 'text', name: 'username', autocomplete: 'username', value: currentUsername, hidden: true, tabindex: '-1', 'aria-hidden': 'true' }),
     field({ id: 'pw-current', name: 'currentPassword', label: 'Current password', autocomplete: 'current-password' }),
     field({ id: 'pw-new', name: 'newPassword', label: 'New password', autocomplete: 'new-password', hint: 'Other sessions of your account end when it changes.' }),
     field({ id: 'pw-confirm', name: 'confirm', label: 'New password again', autocomplete: 'new-password' }),

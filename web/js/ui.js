@@ -71,17 +71,28 @@ export function showError(el, err) {
 
 let toastRegion = null;
 let toastTimer = null;
-export function toast(text, kind = 'ok') {
+
+/** The live region must exist before text goes in, or screen readers miss the first message. */
+export function ensureToastRegion() {
   if (!toastRegion) {
     toastRegion = h('div', { class: 'toast-region' },
       h('div', { class: 'toast', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true' }));
     document.body.append(toastRegion);
+    return true;
   }
+  return false;
+}
+
+export function toast(text, kind = 'ok') {
+  const fresh = ensureToastRegion();
   const el = toastRegion.firstElementChild;
-  el.className = kind === 'error' ? 'toast toast--error' : 'toast';
-  el.textContent = text;
   clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => { el.textContent = ''; }, 6000);
+  const show = () => {
+    el.className = kind === 'error' ? 'toast toast--error' : 'toast';
+    el.textContent = text;
+    toastTimer = setTimeout(() => { el.textContent = ''; }, 6000);
+  };
+  if (fresh) setTimeout(show, 100); else show();
 }
 
 /** A message carried to the next page of this tab (e.g. "bot deleted"); never a secret. */

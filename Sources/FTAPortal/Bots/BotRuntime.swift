@@ -14,6 +14,16 @@ public struct BotContainerStatus: Sendable {
     public var ipAddress: String?
     /// How the container departs from the hardened spec; empty when it complies.
     public var deviations: [String]
+
+    public init(running: Bool, status: String, exitCode: Int?, health: String?, startedAt: String?, ipAddress: String?, deviations: [String]) {
+        self.running = running
+        self.status = status
+        self.exitCode = exitCode
+        self.health = health
+        self.startedAt = startedAt
+        self.ipAddress = ipAddress
+        self.deviations = deviations
+    }
 }
 
 /// A container labelled `fta.managed=true`, as listed by the runtime.
@@ -22,6 +32,13 @@ public struct ManagedContainer: Sendable {
     public var botLabel: String?
     public var clientLabel: String?
     public var running: Bool
+
+    public init(name: String, botLabel: String?, clientLabel: String?, running: Bool) {
+        self.name = name
+        self.botLabel = botLabel
+        self.clientLabel = clientLabel
+        self.running = running
+    }
 }
 
 /// Where bots run. Docker today; the design keeps this small so that an ECS/Fargate runtime can

@@ -1,200 +1,25 @@
 """Fixtures for the install.sh and nginx tests (no top-level conftest: this one is local).
 
-Under CI=true a missing tool (shellcheck, nginx, openssl, git) is a failure, never a skip.
 The nginx fixtures render the site with `install.sh --render-nginx`, wrap it in a minimal
 nginx.conf of their own (own prefix, pid, logs and temp paths) and run a throwaway nginx on
 free loopback ports, in front of a stub upstream (python http.server) that stands in for
-`fta serve`.
+`fta serve`. Helpers live in fta_install_support.py.
 """
 
 from __future__ import annotations
 
-import grp
 import http.server
-import json
 import os
-import pwd
 import shutil
-import socket
-import subprocess
+import sys
 import tempfile
 import threading
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
-INSTALL_SH = REPO / "install.sh"
-
-
-def require_tool(name: str) -> str:
-    """The path of a tool; skip without it, or fail under CI=true."""
-    path = shutil.which(name)
-    if path is None:
-        message = f"{name} is not installed"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message} (CI=true: a missing tool is a failure)")
-        pytest.skip(message)
-    return path
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def run_install(*args: str, env: dict | None = None, check: bool = True, timeout: int = 120) -> subprocess.CompletedProcess:
-    full_env = dict(os.environ)
-    full_env.update(env or {})
-    proc = subprocess.run(
-        ["bash", str(INSTALL_SH), *args],
-        cwd=REPO, env=full_env, capture_output=True, text=True, timeout=timeout,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"install.sh {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
-def make_cert(directory: Path, name: str, cn: str) -> tuple[Path, Path]:
-    """A throwaway self-signed certificate (RSA 2048) for `cn`."""
-    require_tool("openssl")
-    cert, key = directory / f"{name}.crt", directory / f"{name}.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", f"/CN={cn}", "-addext", f"subjectAltName=DNS:{cn}",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )
-    return cert, key
-
-
-@dataclass
-class Site:
-    """A rendered site plus the nginx.conf that wraps it."""
-    root: Path
-    conf: Path
-    mode: str
-    nginx_port: int
-    http_port: int
-    https_port: int
-    upstream_port: int
-    domain: str = ""
-    acme_root: Path | None = None
-
-
-def render_site(root: Path, mode: str, upstream_port: int) -> Site:
-    """Renders the site with install.sh into root/site and writes root/nginx.conf around it."""
-    root.mkdir(parents=True, exist_ok=True)
-    os.chmod(root, 0o755)
-    nginx_port, http_port, https_port = free_port(), free_port(), free_port()
-    env = {"FTA_NGINX_HTTP_PORT": str(http_port), "FTA_NGINX_HTTPS_PORT": str(https_port)}
-    args = ["--render-nginx", str(root / "site"), "--port", str(upstream_port)]
-    domain, acme_root = "", None
-    if mode == "tls":
-        domain = "portal.test"
-        cert, key = make_cert(root, "portal", domain)
-        fallback_cert, fallback_key = make_cert(root, "fallback", "invalid")
-        acme_root = root / "acme"
-        (acme_root / ".well-known" / "acme-challenge").mkdir(parents=True)
-        for p in (acme_root, acme_root / ".well-known", acme_root / ".well-known" / "acme-challenge"):
-            os.chmod(p, 0o755)
-        env.update({"FTA_NGINX_FALLBACK_CERT": str(fallback_cert), "FTA_NGINX_FALLBACK_KEY": str(fallback_key),
-                    "FTA_ACME_ROOT": str(acme_root)})
-        args += ["--domain", domain, "--tls-cert", str(cert), "--tls-key", str(key)]
-    else:
-        args += ["--loopback", "--nginx-port", str(nginx_port)]
-    run_install(*args, env=env)
-
-    user_line = ""
-    temp_owner = None
-    if os.geteuid() == 0:
-        nobody = pwd.getpwnam("nobody")
-        group = grp.getgrgid(nobody.pw_gid).gr_name
-        user_line = f"user nobody {group};"
-        temp_owner = (nobody.pw_uid, nobody.pw_gid)
-    temps = {}
-    for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        d = root / "temp" / name
-        d.mkdir(parents=True, exist_ok=True)
-        if temp_owner:
-            os.chown(d, *temp_owner)
-        temps[name] = d
-    os.chmod(root / "temp", 0o755)
-    conf = root / "nginx.conf"
-    conf.write_text(f"""
-{user_line}
-worker_processes 1;
-pid {root}/nginx.pid;
-error_log {root}/error.log info;
-events {{ worker_connections 128; }}
-http {{
-    access_log {root}/access.log;
-    client_body_temp_path {temps['client_body']};
-    proxy_temp_path {temps['proxy']};
-    fastcgi_temp_path {temps['fastcgi']};
-    uwsgi_temp_path {temps['uwsgi']};
-    scgi_temp_path {temps['scgi']};
-    include {root}/site/fta.conf;
-}}
-""")
-    return Site(root=root, conf=conf, mode=mode, nginx_port=nginx_port, http_port=http_port,
-                https_port=https_port, upstream_port=upstream_port, domain=domain, acme_root=acme_root)
-
-
-def nginx_test(site: Site) -> subprocess.CompletedProcess:
-    nginx = require_tool("nginx")
-    return subprocess.run([nginx, "-t", "-p", str(site.root), "-c", str(site.conf)],
-                          capture_output=True, text=True)
-
-
-class StubPortal(http.server.BaseHTTPRequestHandler):
-    """Stands in for `fta serve`: echoes what it received, and sends its own copies of the
-    security headers (which nginx must replace, not duplicate)."""
-
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):  # quiet
-        pass
-
-    def setup(self):
-        super().setup()
-        # Headers and body go out in two writes: without this, Nagle + delayed ACK cost 40 ms
-        # per request and the rate-limit tests could not outrun the refill.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def _answer(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        status = 200
-        if self.path.startswith("/missing"):
-            status = 404
-        elif self.path.startswith("/api/v1/auth/login"):
-            status = 401
-        elif self.path.startswith("/portal-429"):
-            status = 429
-        body = json.dumps({
-            "path": self.path,
-            "x_forwarded_for": self.headers.get_all("X-Forwarded-For"),
-            "x_real_ip": self.headers.get("X-Real-IP"),
-            "x_forwarded_proto": self.headers.get("X-Forwarded-Proto"),
-            "host": self.headers.get("Host"),
-        }).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("X-Frame-Options", "SAMEORIGIN")
-        self.send_header("Content-Security-Policy", "default-src *")
-        self.send_header("X-Content-Type-Options", "nosniff")
-        if status == 429:
-            self.send_header("Retry-After", "7")
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST = do_DELETE = _answer
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fta_install_support import StubPortal, render_site, start_nginx, stop_nginx  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -216,52 +41,19 @@ def site_root():
     shutil.rmtree(d, ignore_errors=True)
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"nginx exited with {proc.returncode}:\n{log.read_text() if log.exists() else ''}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"nginx did not listen on {port}")
-
-
-def _start_nginx(site: Site):
-    nginx = require_tool("nginx")
-    result = nginx_test(site)
-    assert result.returncode == 0, result.stderr
-    proc = subprocess.Popen([nginx, "-p", str(site.root), "-c", str(site.conf), "-g", "daemon off;"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    port = site.nginx_port if site.mode == "loopback" else site.https_port
-    _wait_for_port(port, proc, site.root / "error.log")
-    return proc
-
-
-def _stop_nginx(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 @pytest.fixture
 def loopback_nginx(site_root, stub_portal):
     """A fresh nginx (fresh rate-limit zones) with the loopback-mode site."""
     site = render_site(site_root, "loopback", stub_portal)
-    proc = _start_nginx(site)
+    proc = start_nginx(site)
     yield site
-    _stop_nginx(proc)
+    stop_nginx(proc)
 
 
 @pytest.fixture
 def tls_nginx(site_root, stub_portal):
     """A fresh nginx with the TLS-mode site on free ports instead of 80/443."""
     site = render_site(site_root, "tls", stub_portal)
-    proc = _start_nginx(site)
+    proc = start_nginx(site)
     yield site
-    _stop_nginx(proc)
+    stop_nginx(proc)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_install
+from fta_install_support import run_install
 
 # Everything a real install writes to (and the places a careless dry run would touch).
 WATCHED = [

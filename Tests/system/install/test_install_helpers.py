@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import INSTALL_SH, REPO, require_tool
+from fta_install_support import INSTALL_SH, REPO, require_tool
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -219,3 +219,27 @@ def test_fta_supervise_does_not_restart_a_clean_exit(tmp_path):
                              str(tmp_path / "s.pid"), "--log", str(log), "--", "true"], timeout=20)
     assert result.returncode == 0
     assert "not restarting" in log.read_text()
+
+
+FAKE_DOCKER = """#!/bin/sh
+case "$FAKE" in
+  silent) sleep 100 ;;
+  slow) echo "2.8: Pulling from library/haproxy"; sleep 3; echo "Status: Downloaded" ;;
+  fail) echo "Error response from daemon: Get https://registry/v2/: dial tcp: lookup registry"; exit 1 ;;
+esac
+"""
+
+
+@pytest.mark.parametrize("behaviour, pulled, at_most", [("silent", False, 12), ("slow", True, 12), ("fail", False, 6)])
+def test_pull_gives_up_when_no_registry_answers(tmp_path, behaviour, pulled, at_most):
+    # An offline machine must not hang for half an hour on `docker pull`.
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "docker").write_text(FAKE_DOCKER)
+    (fake / "docker").chmod(0o755)
+    started = time.monotonic()
+    result = sourced('TMP_DIR=$(mktemp -d); PULL_SILENCE_SECONDS=4; if pull_image some/image 20; then echo PULLED; fi',
+                     PATH=f"{fake}:{os.environ['PATH']}", FAKE=behaviour)
+    assert result.returncode == 0, result.stderr
+    assert ("PULLED" in result.stdout) == pulled
+    assert time.monotonic() - started < at_most

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, nginx_test, render_site, require_tool, run_install
+from fta_install_support import REPO, nginx_test, render_site, require_tool, run_install
 
 SECURITY_HEADERS = ("X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy",
                     "Permissions-Policy", "Content-Security-Policy")

@@ -48,6 +48,8 @@ def assert_security_headers(response, tls=False):
     hsts = response.headers.get_all("Strict-Transport-Security") or []
     assert hsts == (["max-age=63072000"] if tls else [])
     assert response.headers.get("Server") == "nginx"  # server_tokens off: no version
+    if response.status != 429:
+        assert response.headers.get_all("Retry-After") is None
 
 
 def dropped(port, raw: bytes, tls_host=None) -> bool:

@@ -2,7 +2,7 @@
 
 import subprocess
 
-from conftest import REPO, require_tool
+from fta_install_support import REPO, require_tool
 
 
 def shell_scripts() -> list[str]:

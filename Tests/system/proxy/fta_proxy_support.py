@@ -197,11 +197,13 @@ class Engine:
 
     def snapshot(self) -> dict:
         """Engine-wide state that a forwarded attack would change (ids, names, states)."""
+        def labels(obj):
+            return tuple(sorted((obj.get("Labels") or {}).items()))
         containers = sorted(
-            (c["Id"], tuple(sorted(c["Names"])), c["State"], c["Image"], c["ImageID"])
+            (c["Id"], tuple(sorted(c["Names"])), c["State"], c["Image"], c["ImageID"], labels(c))
             for c in self.get("/containers/json?all=1"))
-        networks = sorted((n["Id"], n["Name"], n["Driver"]) for n in self.get("/networks"))
-        volumes = sorted((v["Name"], v["Driver"], v["Mountpoint"])
+        networks = sorted((n["Id"], n["Name"], n["Driver"], labels(n)) for n in self.get("/networks"))
+        volumes = sorted((v["Name"], v["Driver"], v["Mountpoint"], labels(v))
                          for v in (self.get("/volumes").get("Volumes") or []))
         images = sorted((i["Id"], tuple(sorted(i.get("RepoTags") or [])))
                         for i in self.get("/images/json?all=1"))

@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import subprocess
+import time
+import urllib.parse
+from pathlib import Path
 
 import pytest
 
-from fta_proxy_support import REPO, unavailable
+from fta_proxy_support import REPO, Engine, request, unavailable
 
 COMPOSE_FILE = REPO / "compose" / "docker-compose.yml"
 POLICY = REPO / "compose" / "haproxy" / "haproxy.cfg"
@@ -81,3 +85,72 @@ def test_proxy_policy_is_valid_for_debian_haproxy():
         run = subprocess.run([haproxy, "-c", "-f", str(POLICY)], capture_output=True, text=True, env=env)
         assert run.returncode == 0, run.stdout + run.stderr
         assert "[WARNING]" not in run.stdout + run.stderr, run.stdout + run.stderr
+
+
+def standin_haproxy_image(engine, ref: str):
+    """The official HAProxy image cannot be pulled here, so the Compose run uses a stand-in:
+    Debian's haproxy binary and its libraries, plus busybox for the healthcheck's wget."""
+    import io
+    import tarfile
+
+    haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+    libs = re.findall(r"(/\S+) \(0x", subprocess.run(["ldd", haproxy], capture_output=True,
+                                                      text=True, check=True).stdout)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for path in [haproxy, "/bin/busybox", *libs]:
+            tar.add(os.path.realpath(path), arcname=path.lstrip("/"))
+        for applet in ("sh", "wget"):
+            link = tarfile.TarInfo(f"bin/{applet}")
+            link.type, link.linkname = tarfile.SYMTYPE, "busybox"
+            tar.addfile(link)
+    changes = [f'ENTRYPOINT ["{haproxy}","-W","-db","-f","/usr/local/etc/haproxy/haproxy.cfg"]',
+               "ENV PATH=/usr/sbin:/bin"]
+    query = "&".join(["fromSrc=-", f"repo={ref.split(':')[0]}", f"tag={ref.split(':')[1]}"]
+                     + [f"changes={urllib.parse.quote(c)}" for c in changes])
+    resp = request(engine.url, "POST", f"/v1.41/images/create?{query}", buf.getvalue(),
+                   content_type="application/x-tar", timeout=120)
+    assert resp.status == 200, resp.body[:300]
+
+
+def test_proxy_compose_service_runs_as_designed(engine, run_id, tmp_path):
+    """`compose up` on the test engine: the socket is 0660 and group-owned by fta's group, in a
+    0750 directory; it answers /_ping, denies /info, and the container becomes healthy."""
+    if os.geteuid() != 0:
+        unavailable("needs root (the socket directory is chowned to the proxy's uid)")
+    ref, fta_gid, proxy_uid = f"fta-test/haproxy-standin:{run_id}", 4242, 99
+    sock_dir = Path(os.environ.get("FTA_TEST_RUN_DIR", "/run/fta-test")) / f"compose-{run_id}"
+    sock_dir.mkdir(mode=0o750)
+    os.chown(sock_dir, proxy_uid, fta_gid)
+    engine_sock = urllib.parse.urlsplit(engine.url).path
+    env_file = tmp_path / "compose.env"
+    env_file.write_text(FALLBACK_ENV + "\n".join([
+        f"DOCKER_NETWORK=fta-control-{run_id}", f"FTA_PROXY_IMAGE={ref}",
+        f"FTA_PROXY_SOCKET_DIR={sock_dir}", f"FTA_PROXY_UID={proxy_uid}", f"FTA_GID={fta_gid}",
+        f"DOCKER_GID={os.stat(engine_sock).st_gid}", f"FTA_DOCKER_SOCKET={engine_sock}"]) + "\n")
+    compose = compose_command() + ["-p", f"fta{run_id}", "-f", str(COMPOSE_FILE), "--env-file", str(env_file)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FTA_", "DOCKER_"))}
+    env["DOCKER_HOST"] = engine.url
+    standin_haproxy_image(engine, ref)
+    try:
+        up = subprocess.run(compose + ["up", "-d"], capture_output=True, text=True, env=env, cwd=REPO)
+        assert up.returncode == 0, up.stderr
+        proxy = f"unix://{sock_dir}/docker.sock"
+        deadline = time.time() + 20
+        while not Engine(proxy).ping() and time.time() < deadline:
+            time.sleep(0.3)
+        st = os.stat(sock_dir / "docker.sock")
+        assert (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == (0o660, proxy_uid, fta_gid)
+        assert request(proxy, "GET", "/v1.41/_ping").body == b"OK"
+        assert request(proxy, "GET", "/v1.41/info").status == 403
+        # The healthcheck command, run where Docker runs it (inside the container).
+        health = subprocess.run(compose + ["exec", "-T", "socket-proxy", "wget", "-q", "-O", "-",
+                                           "http://127.0.0.1:2376/healthz"],
+                                capture_output=True, text=True, env=env, cwd=REPO)
+        assert health.returncode == 0 and "200 OK" in health.stdout, health.stdout + health.stderr
+    finally:
+        subprocess.run(compose + ["down", "-v"], capture_output=True, env=env, cwd=REPO)
+        request(engine.url, "DELETE", f"/v1.41/images/{ref}")
+        for leftover in sock_dir.iterdir():
+            leftover.unlink()
+        sock_dir.rmdir()

@@ -48,7 +48,7 @@ async function load() {
       fill($('#audit-table'), h('p', { class: 'empty' }, pageIndex === 0 ? 'No entries match these filters.' : 'No older entries.'));
     } else {
       fill($('#audit-table'), table({
-        columns: [{ label: 'When', nowrap: true }, { label: 'Actor' }, { label: 'Action' }, { label: 'Target' }, { label: 'Client' }, { label: 'Outcome' }, { label: 'Source IP', nowrap: true }, { label: 'Detail' }],
+        columns: [{ label: 'When', nowrap: true }, { label: 'Actor', nowrap: true }, { label: 'Action', nowrap: true }, { label: 'Target' }, { label: 'Client', nowrap: true }, { label: 'Outcome' }, { label: 'Source IP', nowrap: true }, { label: 'Detail' }],
         rows: shown.map((e) => ({
           cells: [dateTime(e.at), e.actor ?? '—', h('code', {}, e.action ?? '—'), e.target ?? '—', e.clientId ?? '—', outcomeBadge(e.outcome), e.sourceIp ?? '—', e.detail ?? ''],
         })),

@@ -82,7 +82,7 @@ clientForm.addEventListener('submit', async (event) => {
   try {
     const { client } = await busy($('#client-submit'), 'Creating…', () => api('/clients', { method: 'POST', body }));
     clientForm.reset();
-    showMessage(msg, `Client “${client.name}” created. Add its users on the right.`, 'ok');
+    showMessage(msg, `Client “${client.name}” created. Add its users in the Users panel.`, 'ok');
     await loadClients();
     selectClient(client.id);
   } catch (err) {
@@ -149,8 +149,8 @@ async function setDisabled(user, disabled, button) {
   clearMessage(msg);
   try {
     await busy(button, disabled ? 'Disabling…' : 'Enabling…', () => api(`/users/${seg(user.id)}`, { method: 'PATCH', body: { disabled } }));
-    showMessage(msg, disabled ? `${user.username} is disabled and signed out; they cannot sign in until enabled.` : `${user.username} can sign in again.`, 'ok');
     await loadUsers();
+    showMessage(msg, disabled ? `${user.username} is disabled: they cannot sign in until enabled again.` : `${user.username} can sign in again.`, 'ok');
   } catch (err) {
     if (err.redirecting) return;
     showMessage(msg, `Could not change ${user.username}: ${errorText(err)}`, 'error');
@@ -184,8 +184,8 @@ userForm.addEventListener('submit', async (event) => {
     const { user } = await busy($('#user-submit'), 'Adding…', () => api(`/clients/${seg(selectedId)}/users`, { method: 'POST', body }));
     userForm.reset();
     roleHint();
-    showMessage(msg, `${user.username} added as ${(ROLE_WORDS[user.role] ?? user.role).toLowerCase()}. Give them their password over a safe channel.`, 'ok');
     await Promise.all([loadUsers(), loadClientsQuietly()]);
+    showMessage(msg, `${user.username} added as ${(ROLE_WORDS[user.role] ?? user.role).toLowerCase()}. Give them their password over a safe channel.`, 'ok');
   } catch (err) {
     if (err.redirecting) return;
     const leftover = err.fields ? showFieldErrors(userForm, err.fields) : [];

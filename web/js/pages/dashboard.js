@@ -56,7 +56,7 @@ function renderQuota(current, bots) {
       note: `${mb(budget.freeMB)} free for more bots`,
     }));
   }
-  if (!admin) tiles.push(statTile({ label: 'Running now', value: `${bots.filter((b) => b.state === 'running').length} of ${bots.length}`, note: 'All bots trade in dry-run: no real money.' }));
+  if (!admin && bots.length) tiles.push(statTile({ label: 'Running now', value: `${bots.filter((b) => b.state === 'running').length} of ${bots.length}`, note: 'All bots trade in dry-run: no real money.' }));
   fill($('#quota'), tiles);
 }
 
@@ -88,7 +88,7 @@ function createCard(bot) {
     meta, pairs,
     h('dl', { class: 'kv' }, Object.values(fields).map((f) => f.el)),
     note, lastError,
-    h('div', { class: 'bot-card__foot' }, h('span', { class: 'note', 'data-role': 'updated' }), open));
+    h('div', { class: 'bot-card__foot' }, open));
   open.setAttribute('aria-label', `Open bot ${bot.name}`);
   return { el, nameLink, badgeSlot, meta, pairs, fields, note, lastError, state: null };
 }

@@ -56,6 +56,7 @@ function lockOut(err) {
 form.addEventListener('submit', async (event) => {
   event.preventDefault();
   clearMessage(errorBox);
+  clearMessage(notice);
   clearFieldErrors(form);
   const username = form.elements.username.value.trim();
   const password = form.elements.password.value;
@@ -66,7 +67,6 @@ form.addEventListener('submit', async (event) => {
 
   try {
     await busy(submit, 'Signing in…', () => api('/auth/login', { method: 'POST', body: { username, password }, on401: 'throw' }));
-    clearMessage(notice);
     location.replace(next ?? '/dashboard.html');
   } catch (err) {
     form.elements.password.value = '';
