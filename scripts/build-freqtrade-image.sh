@@ -47,6 +47,7 @@ STEP_NAME="start"
 STEP_START=0
 BUILD_START=$(date +%s%N)
 WORK=""
+LOG_STARTED=0
 
 say() { echo "build-freqtrade-image: $*" >&2; }
 
@@ -63,8 +64,16 @@ step() {
     say "[$STEP/$STEPS] $STEP_NAME"
 }
 
+show_log_tail() {
+    if [ "$LOG_STARTED" = 1 ] && [ -s "$LOG" ]; then
+        say "last lines of $LOG:"
+        tail -n 15 "$LOG" >&2 || true
+    fi
+}
+
 fail() {
     say "error: step $STEP/$STEPS ($STEP_NAME) failed: $*"
+    show_log_tail
     exit 1
 }
 
@@ -72,10 +81,7 @@ on_error() {
     local rc=$1 line=$2
     trap - ERR
     say "error: step $STEP/$STEPS ($STEP_NAME) failed (exit $rc at line $line)"
-    if [ -s "$LOG" ]; then
-        say "last lines of $LOG:"
-        tail -n 25 "$LOG" >&2 || true
-    fi
+    show_log_tail
     exit "$rc"
 }
 trap 'on_error $? $LINENO' ERR
@@ -103,16 +109,16 @@ for tool in docker debootstrap chroot tar sha256sum flock; do
     command -v "$tool" >/dev/null 2>&1 || fail "'$tool' not found (apt-get install debootstrap docker.io)"
 done
 mkdir -p "$CACHE"
+# One build at a time per cache: parallel test runs wait here and then reuse the image.
+exec 9>"$CACHE/build-freqtrade-image.lock"
+flock 9
 : >"$LOG"
+LOG_STARTED=1
 engine=$(docker version --format '{{.Server.Version}}' 2>>"$LOG") \
     || fail "no Docker engine answers at ${DOCKER_HOST:-the default socket} (set DOCKER_HOST)"
 INPUTS=$({ cat "${BASH_SOURCE[0]}"; echo "freqtrade==$VERSION"; echo "suite=$SUITE"; } | sha256)
 say "      freqtrade==$VERSION, debian $SUITE, engine $engine at ${DOCKER_HOST:-default socket}"
 say "      inputs sha256:$INPUTS"
-
-# One build at a time per cache: parallel test runs wait here and then reuse the image.
-exec 9>"$CACHE/build-freqtrade-image.lock"
-flock 9
 
 current_inputs() {
     docker image inspect --format '{{ index .Config.Labels "fta.inputs" }}' "$TAG" 2>/dev/null || true

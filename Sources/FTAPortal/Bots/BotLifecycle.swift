@@ -74,7 +74,10 @@ public struct BotLifecycle: Sendable {
     public func stop(_ id: BotID) async throws -> BotRecord {
         try await locks.withLock(id.rawValue) {
             guard let bot = try await database.bot(id) else { throw APIError.notFound("No such bot.") }
-            if bot.state == .quarantined { return bot }
+            // Already stopped (or never started): stopping again is a no-op, not an error.
+            if [.quarantined, .stopped, .created].contains(bot.state) {
+                return try await database.updateBot(id) { $0.desiredState = .stopped } ?? bot
+            }
             try ensureCanMove(bot, to: .stopping)
             _ = try await database.updateBot(id) { $0.state = .stopping; $0.desiredState = .stopped }
             do { try await runtime.stop(bot: id) } catch { try await fail(id, error) }

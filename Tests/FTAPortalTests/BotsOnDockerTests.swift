@@ -1,0 +1,235 @@
+import DockerEngine
+import FTACore
+import FTAPortal
+import FTAStore
+import FTATestSupport
+import Foundation
+import Logging
+import Testing
+
+/// A portal's services on the real runtime, with a unique suffix for every name.
+struct DockerFixture {
+    let services: PortalServices
+    let suffix: String
+
+    init(budgetMB: Int = 4096) async throws {
+        _ = try #require(TestEnvironment.dockerURL, "FTA_TEST_DOCKER_URL is not set: scripts/test starts the proxy")
+        suffix = String(TestEnvironment.uniqueID("").suffix(6))
+        services = try PortalServices(configuration: try testConfiguration(["FTA_MEMORY_BUDGET_MB": String(budgetMB)]),
+                                      database: try AppDatabase.inMemory(), logger: Logger(label: "test"))
+    }
+
+    func client(_ name: String) async throws -> ClientRecord {
+        let record = ClientRecord(id: ClientID("\(name)\(suffix)")!, name: name)
+        try await services.database.createClient(record)
+        return record
+    }
+
+    func bot(_ name: String, of client: ClientRecord, start: Bool = true) async throws -> BotRecord {
+        try await services.lifecycle.create(id: BotID("\(name)\(suffix)")!, client: client, settings: try validSettings(), start: start)
+    }
+
+    /// Removes everything this fixture may have left behind, directly on the engine.
+    func cleanUp() async {
+        if let bots = try? await services.database.bots() {
+            for bot in bots { try? await services.lifecycle.delete(bot.botID) }
+        }
+        let names = try? TestEnvironment.docker(["ps", "-aq", "--filter", "name=\(suffix)"]).output
+        for id in (names ?? "").split(separator: "\n") { _ = try? TestEnvironment.docker(["rm", "-f", String(id)]) }
+        let networks = try? TestEnvironment.docker(["network", "ls", "-q", "--filter", "name=\(suffix)"]).output
+        for id in (networks ?? "").split(separator: "\n") { _ = try? TestEnvironment.docker(["network", "rm", String(id)]) }
+    }
+
+    /// Runs `body`, then cleans up whether it passed or not.
+    func run(_ body: () async throws -> Void) async throws {
+        do { try await body() } catch {
+            await cleanUp()
+            throw error
+        }
+        await cleanUp()
+    }
+}
+
+/// The bots' lifecycle against the real engine, through the real socket proxy, with the small
+/// locally built test image standing in for Freqtrade.
+@Suite("bots on the real engine", .enabled(if: TestEnvironment.runsDockerTests), .serialized)
+struct BotsOnDockerTests {
+    func inspect(_ name: String) throws -> [String: Any] {
+        let output = try TestEnvironment.docker(["inspect", name]).output
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]])
+        return try #require(array.first)
+    }
+
+    @Test("two clients' bots: every hardening field, no published port, one network each, isolated")
+    func hardenedAndIsolated() async throws {
+        let fixture = try await DockerFixture()
+        try await fixture.run {
+            let acme = try await fixture.client("a"), globex = try await fixture.client("g")
+            let botA = try await fixture.bot("ba", of: acme), botB = try await fixture.bot("bb", of: globex)
+            #expect(botA.state == .running && botB.state == .running)
+
+            for (bot, client) in [(botA, acme), (botB, globex)] {
+                let container = try inspect(bot.botID.containerName)
+                let config = try #require(container["Config"] as? [String: Any])
+                let host = try #require(container["HostConfig"] as? [String: Any])
+                #expect(config["User"] as? String == "1000:1000")
+                #expect(config["Image"] as? String == TestEnvironment.testImage)
+                #expect(host["ReadonlyRootfs"] as? Bool == true)
+                #expect(host["Privileged"] as? Bool == false)
+                #expect(host["CapDrop"] as? [String] == ["ALL"])
+                #expect((host["CapAdd"] as? [String] ?? []).isEmpty)
+                #expect(host["SecurityOpt"] as? [String] == ["no-new-privileges:true"])
+                #expect(host["PidsLimit"] as? Int == 256)
+                #expect(host["Memory"] as? Int == 320 << 20 && host["MemorySwap"] as? Int == 320 << 20)
+                #expect(host["NanoCpus"] as? Int == 500_000_000)
+                #expect(host["Init"] as? Bool == true)
+                #expect((host["Tmpfs"] as? [String: String])?["/tmp"]?.contains("noexec") == true)
+                #expect((host["Tmpfs"] as? [String: String])?["/tmp"]?.contains("nosuid") == true)
+                #expect((host["PortBindings"] as? [String: Any] ?? [:]).isEmpty)
+                #expect(host["PublishAllPorts"] as? Bool == false)
+                #expect((host["Binds"] as? [String] ?? []).isEmpty)
+                #expect(host["NetworkMode"] as? String == client.clientID.networkName)
+                #expect((host["LogConfig"] as? [String: Any])?["Type"] as? String == "json-file")
+                #expect(((host["LogConfig"] as? [String: Any])?["Config"] as? [String: String])?["max-size"] == "10m")
+                let restart = try #require(host["RestartPolicy"] as? [String: Any])
+                #expect(restart["Name"] as? String == "on-failure" && restart["MaximumRetryCount"] as? Int == 5)
+                let labels = try #require(config["Labels"] as? [String: String])
+                #expect(labels["fta.managed"] == "true" && labels["fta.client"] == client.id && labels["fta.bot"] == bot.id)
+                #expect((config["Healthcheck"] as? [String: Any])?["Test"] != nil)
+                let mounts = try #require(container["Mounts"] as? [[String: Any]])
+                #expect(mounts.count == 1 && mounts[0]["Type"] as? String == "volume" && mounts[0]["Name"] as? String == bot.botID.volumeName
+                        && mounts[0]["Destination"] as? String == "/freqtrade/user_data")
+                let networks = try #require((container["NetworkSettings"] as? [String: Any])?["Networks"] as? [String: Any])
+                #expect(Array(networks.keys) == [client.clientID.networkName])
+                let ports = (container["NetworkSettings"] as? [String: Any])?["Ports"] as? [String: Any] ?? [:]
+                #expect(ports.values.allSatisfy { $0 is NSNull })
+                // The network: bridge, inter-container traffic off, labelled.
+                let network = try inspect(client.clientID.networkName)
+                #expect(network["Driver"] as? String == "bridge")
+                #expect((network["Options"] as? [String: String])?["com.docker.network.bridge.enable_icc"] == "false")
+                // The command carries --dry-run and the secrets are not in it.
+                let command = (config["Cmd"] as? [String] ?? []).joined(separator: " ")
+                #expect(command.contains("--dry-run"))
+                let secrets = try await fixture.services.lifecycle.secrets(of: bot.botID)
+                #expect(!command.contains(secrets.apiPassword))
+            }
+            let statusA = try #require(try await fixture.services.runtime.status(bot: botA.botID, client: acme.clientID, size: .small))
+            #expect(statusA.deviations.isEmpty, "\(statusA.deviations)")
+
+            // Isolation. The portal's side (the host) reaches each bot's API: the control.
+            let ipA = try #require(statusA.ipAddress)
+            let ipB = try #require(try await fixture.services.runtime.status(bot: botB.botID, client: globex.clientID, size: .small)?.ipAddress)
+            try await waitForPing(ip: ipB)
+            // From bot A, bot B (another client's network) is unreachable.
+            let probe = try TestEnvironment.docker(["exec", botA.botID.containerName, "timeout", "3", "wget", "-q", "-O-", "http://\(ipB):8080/api/v1/ping"])
+            #expect(probe.status != 0 && !probe.output.contains("pong"))
+            // Two bots of the same client cannot reach each other either (inter-container traffic off).
+            let sibling = try await fixture.bot("bc", of: acme)
+            try await waitForPing(ip: ipA)
+            let siblingProbe = try TestEnvironment.docker(["exec", sibling.botID.containerName, "timeout", "3", "wget", "-q", "-O-", "http://\(ipA):8080/api/v1/ping"])
+            #expect(siblingProbe.status != 0 && !siblingProbe.output.contains("pong"))
+            // And a bot has no path to the socket proxy: no socket mounted, no Docker port on its gateway.
+            let proxySocket = try TestEnvironment.docker(["exec", botA.botID.containerName, "ls", "/run/fta-test/proxy/docker.sock", "/var/run/docker.sock"])
+            #expect(proxySocket.status != 0)
+            let gateway = try #require(((try inspect(acme.clientID.networkName))["IPAM"] as? [String: Any]).flatMap { ($0["Config"] as? [[String: Any]])?.first?["Gateway"] as? String })
+            for port in ["2375", "2376", "23750"] {
+                let tcp = try TestEnvironment.docker(["exec", botA.botID.containerName, "timeout", "3", "wget", "-q", "-O-", "http://\(gateway):\(port)/_ping"])
+                #expect(!tcp.output.contains("OK"))
+            }
+        }
+    }
+
+    func waitForPing(ip: String) async throws {
+        for _ in 0..<50 {
+            let request = HTTPRequest(method: "GET", url: "http://\(ip):8080/api/v1/ping", timeout: .seconds(1))
+            if let response = try? await HTTPTransport.perform(request), response.status == 200 { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        Issue.record("the bot at \(ip) never answered its ping")
+    }
+
+    @Test("stop, start and delete: delete removes container and volume, and the network with the client's last bot")
+    func lifecycle() async throws {
+        let fixture = try await DockerFixture()
+        try await fixture.run {
+            let client = try await fixture.client("l")
+            let first = try await fixture.bot("l1", of: client), second = try await fixture.bot("l2", of: client, start: false)
+            let lifecycle = fixture.services.lifecycle
+            #expect(try await lifecycle.stop(first.botID).state == .stopped)
+            #expect(try inspect(first.botID.containerName)["State"].flatMap { ($0 as? [String: Any])?["Running"] as? Bool } == false)
+            #expect(try await lifecycle.stop(first.botID).state == .stopped)  // idempotent
+            #expect(try await lifecycle.start(first.botID).state == .running)
+            #expect(try await lifecycle.restart(first.botID).state == .running)
+            #expect(try await lifecycle.logs(first.botID, tail: 50).count >= 0)
+
+            try await lifecycle.delete(first.botID)
+            #expect(try TestEnvironment.docker(["inspect", first.botID.containerName]).status != 0)
+            #expect(try TestEnvironment.docker(["volume", "inspect", first.botID.volumeName]).status != 0)
+            #expect(try TestEnvironment.docker(["network", "inspect", client.clientID.networkName]).status == 0)  // l2 still there
+            try await lifecycle.delete(second.botID)
+            #expect(try TestEnvironment.docker(["network", "inspect", client.clientID.networkName]).status != 0)
+            #expect(try await fixture.services.database.bots().isEmpty)
+        }
+    }
+
+    @Test("the reconciler quarantines a container edited out of spec, recreates a deleted one, stops an orphan")
+    func reconciler() async throws {
+        let fixture = try await DockerFixture()
+        try await fixture.run {
+            let client = try await fixture.client("r")
+            let tampered = try await fixture.bot("rt", of: client), published = try await fixture.bot("rp", of: client)
+            let vanished = try await fixture.bot("rv", of: client)
+            let network = client.clientID.networkName
+
+            // Behind fta's back: recreate one bot's container with a capability, another with a published port.
+            for (bot, extra) in [(tampered, ["--cap-add", "NET_ADMIN"]), (published, ["-p", "127.0.0.1::8080"])] {
+                _ = try TestEnvironment.docker(["rm", "-f", bot.botID.containerName])
+                let run = try TestEnvironment.docker(["run", "-d", "--name", bot.botID.containerName, "--network", network,
+                                                      "--label", "fta.managed=true", "--label", "fta.client=\(client.id)", "--label", "fta.bot=\(bot.id)",
+                                                      "--user", "1000:1000", "--init"] + extra + [TestEnvironment.testImage, "sleep", "600"])
+                #expect(run.status == 0)
+            }
+            // Another container deleted outright, and an orphan claiming to be fta's.
+            _ = try TestEnvironment.docker(["rm", "-f", vanished.botID.containerName])
+            let orphan = "fta-bot-orphan\(fixture.suffix)"
+            _ = try TestEnvironment.docker(["run", "-d", "--init", "--name", orphan, "--label", "fta.managed=true", "--label", "fta.bot=ghost\(fixture.suffix)",
+                                            TestEnvironment.testImage, "sleep", "600"])
+
+            let report = try await fixture.services.reconciler.reconcileOnce()
+            #expect(Set(report.quarantined) == [tampered.id, published.id], "\(report)")
+            #expect(report.recreated == [vanished.id])
+            #expect(report.orphanContainers.contains(orphan))
+            for bot in [tampered, published] {
+                #expect(try await fixture.services.database.bot(bot.botID)?.state == .quarantined)
+                #expect(try inspect(bot.botID.containerName)["State"].flatMap { ($0 as? [String: Any])?["Running"] as? Bool } == false)
+            }
+            #expect(try inspect(orphan)["State"].flatMap { ($0 as? [String: Any])?["Running"] as? Bool } == false)
+            let recreated = try #require(try await fixture.services.runtime.status(bot: vanished.botID, client: client.clientID, size: .small))
+            #expect(recreated.running && recreated.deviations.isEmpty)
+            let audit = try await fixture.services.database.auditEntries(AuditFilter(action: "bot.quarantine"))
+            #expect(Set(audit.compactMap(\.target)) == [tampered.id, published.id])
+            // A quarantined bot is not restarted by the next pass, nor by its owner.
+            let next = try await fixture.services.reconciler.reconcileOnce()
+            #expect(next.recreated.isEmpty && next.quarantined.isEmpty)
+            await #expect(throws: APIError.self) { try await fixture.services.lifecycle.start(tampered.botID) }
+            _ = try? TestEnvironment.docker(["rm", "-f", orphan])
+        }
+    }
+
+    @Test("admission control refuses the bot that would exceed the memory budget, and starts nothing")
+    func admission() async throws {
+        let fixture = try await DockerFixture(budgetMB: 600)
+        try await fixture.run {
+            let client = try await fixture.client("m")
+            _ = try await fixture.bot("m1", of: client)
+            _ = try await fixture.bot("m2", of: client, start: false)
+            do {
+                _ = try await fixture.services.lifecycle.start(BotID("m2\(fixture.suffix)")!)
+                Issue.record("a bot over the budget started")
+            } catch let error as APIError {
+                #expect(error.code == "memory_budget_exceeded")
+            }
+            #expect(try TestEnvironment.docker(["inspect", "fta-bot-m2\(fixture.suffix)"]).status != 0)
+        }
+    }
+}
