@@ -95,6 +95,9 @@ declare -A COMPOSE_ENV=()
 STEP_NO=0
 STEP_NAME="start"
 STEP_CHANGES=0
+STEP_SILENT=0
+# Changes made (or planned, in a dry run) by the whole run: 0 on a re-run that found all in place.
+RUN_CHANGES=0
 FILE_CHANGED=0
 RESTART_FTA=0
 TMP_DIR=""
@@ -114,6 +117,7 @@ warn() { printf '      WARNING: %s\n' "$*" >&2; WARNINGS+=("$*"); }
 # A change (or, in a dry run, a change that would be made) within the current step.
 changed() {
     STEP_CHANGES=$((STEP_CHANGES + 1))
+    RUN_CHANGES=$((RUN_CHANGES + 1))
     if ((DRY_RUN)); then info "would: $*"; else info "$*"; fi
 }
 
@@ -123,13 +127,16 @@ step() {
     STEP_NO=$((STEP_NO + 1))
     STEP_NAME=$1
     STEP_CHANGES=0
+    STEP_SILENT=0
     printf '[%d/%d] %s...\n' "$STEP_NO" "$TOTAL" "$STEP_NAME"
 }
 NOTHING_DONE="unchanged" # what a step that changed nothing says
 step_done() {
-    if ((STEP_NO > 0)) && ((STEP_CHANGES == 0)); then info "$NOTHING_DONE"; fi
-    STEP_CHANGES=1 # so that a second call says nothing
+    if ((STEP_NO > 0)) && ((STEP_CHANGES == 0)) && ! ((STEP_SILENT)); then info "$NOTHING_DONE"; fi
+    STEP_SILENT=1 # so that a second call says nothing
 }
+# A step that only checks (preflight, doctor) prints its own verdict instead of "unchanged".
+check_only_step() { STEP_SILENT=1; }
 TOTAL=$TOTAL_STEPS
 
 # A failure that the script detected itself.
@@ -572,7 +579,7 @@ step_1_preflight() {
     else
         info "ok"
     fi
-    STEP_CHANGES=1 # a check, not a change: no "unchanged" line
+    check_only_step
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -589,9 +596,9 @@ step_2_swap() {
     local mem_mb swap_mb size_mb
     mem_mb=$(($(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) / 1024))
     swap_mb=$(($(awk '/^SwapTotal:/ { print $2 }' /proc/meminfo) / 1024))
-    if ((NO_SWAP)); then info "skipped (--no-swap)"; STEP_CHANGES=1; return 0; fi
+    if ((NO_SWAP)); then info "skipped (--no-swap)"; return 0; fi
     if ((mem_mb >= SWAP_BELOW_MB)); then
-        info "$mem_mb MiB of memory: no swap file needed"; STEP_CHANGES=1; return 0
+        info "$mem_mb MiB of memory: no swap file needed"; return 0
     fi
     if swapon --show=NAME --noheadings 2>/dev/null | grep -qx "$SWAPFILE"; then
         info "$SWAPFILE is active ($swap_mb MiB swap)"; return 0
@@ -601,7 +608,7 @@ step_2_swap() {
     fi
     if in_container; then
         warn "only $mem_mb MiB of memory, but this is a container: swap cannot be added here (the host decides)"
-        STEP_CHANGES=1; return 0
+        return 0
     fi
     # Round up to 256 MiB; never less than 512 MiB.
     size_mb=$(((SWAP_TARGET_MB - mem_mb - swap_mb + 255) / 256 * 256))
@@ -761,7 +768,6 @@ step_4_docker() {
     if ((EXTERNAL_DOCKER)); then
         info "using the Docker engine at $DOCKER_HOST (--docker-host): dockerd and $DOCKER_DAEMON_JSON are left alone"
         if ! ((DRY_RUN)); then docker_ping || fail "no Docker engine answers at $DOCKER_HOST"; fi
-        STEP_CHANGES=1
         return 0
     fi
     if ! have jq; then
@@ -1381,7 +1387,7 @@ step_9_bot_image() {
     image=${image:-${OPT_BOT_IMAGE:-$DEFAULT_BOT_IMAGE}}
     if ((DRY_RUN)); then
         if docker image inspect "$image" >/dev/null 2>&1; then info "$image is present"
-        elif ((OFFLINE)); then info "--offline: $image is missing and will not be pulled; bots cannot start until it exists"; STEP_CHANGES=1
+        elif ((OFFLINE)); then info "--offline: $image is missing and will not be pulled; bots cannot start until it exists"
         else changed "docker pull $image (about 1 GB; a few minutes)"; fi
         return 0
     fi
@@ -1405,10 +1411,30 @@ as_fta() { "$LIBEXEC_DIR/fta-run" --user "$FTA_USER" --env-file "$ENV_FILE" --ch
 step_10_migrate() {
     step "Migrating the database"
     if ((DRY_RUN)); then changed "run 'fta migrate' as user $FTA_USER (only applies migrations that are missing)"; return 0; fi
-    local out
+    local out before
+    before=$(schema_digest)
     out=$(as_fta "$FTA_BIN" migrate 2>&1) || { printf '%s\n' "$out" >>"$INSTALL_LOG"; fail "fta migrate failed: $(tail -n 3 <<<"$out")"; }
-    [ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/      /'
-    STEP_CHANGES=1
+    printf '%s\n' "$out" >>"$INSTALL_LOG"
+    # A change only when the schema is not what it was (a new database, or new migrations).
+    if [ "$(schema_digest)" != "$before" ]; then
+        if [ "$before" = none ]; then changed "created the database $(database_path)"
+        else changed "applied new migrations to $(database_path)"; fi
+    else
+        info "$(database_path): schema up to date"
+    fi
+}
+
+database_path() {
+    local db
+    db=$(read_kv "$ENV_FILE" FTA_DATABASE)
+    printf '%s' "${db:-$DATA_DIR/fta.sqlite}"
+}
+# A digest of the database schema ("none" without a database), read-only.
+schema_digest() {
+    local db
+    db=$(database_path)
+    [ -f "$db" ] || { echo none; return 0; }
+    sqlite3 -readonly "$db" .schema 2>/dev/null | sha256sum | awk '{ print $1 }'
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -1663,8 +1689,7 @@ check_published_portal() {
 # ---------------------------------------------------------------------------------------------
 admin_count() {
     local db
-    db=$(read_kv "$ENV_FILE" FTA_DATABASE)
-    db=${db:-$DATA_DIR/fta.sqlite}
+    db=$(database_path)
     [ -f "$db" ] || { echo 0; return 0; }
     sqlite3 -readonly "$db" "SELECT COUNT(*) FROM users WHERE role = 'admin';" 2>/dev/null || echo "?"
 }
@@ -1701,12 +1726,14 @@ step_13_admin() {
 step_14_doctor() {
     step "Running fta doctor"
     if ((DRY_RUN)); then changed "run 'fta doctor' and print its summary"; return 0; fi
+    check_only_step
     local out rc=0
-    out=$(as_fta "$FTA_BIN" doctor 2>&1) || rc=$?
+    # Exactly what the operator runs (sudo fta-admin doctor): as root, because its host checks
+    # run `nginx -t` and read root-only files (fta.env); the rest of fta-admin runs as user fta.
+    out=$("$FTA_ADMIN_BIN" doctor 2>&1) || rc=$?
     printf '%s\n' "$out" | sed 's/^/      /'
     if ((rc == 0)); then DOCTOR_STATUS=pass
     else DOCTOR_STATUS=fail; warn "fta doctor reports a failure (above); fix it and run: sudo fta-admin doctor"; fi
-    STEP_CHANGES=1
 }
 
 print_summary() {
@@ -1717,7 +1744,9 @@ print_summary() {
         if ((${#PROBLEMS[@]})); then say "A real run would stop at step 1 with these problems:"; printf '  - %s\n' "${PROBLEMS[@]}"; fi
         return 0
     fi
-    say "fta is installed."
+    # What a re-run is judged by: "0 changes" means every step found everything in place.
+    if ((RUN_CHANGES == 0)); then say "fta is installed (0 changes: everything was already in place)."
+    else say "fta is installed ($RUN_CHANGES changes)."; fi
     if [ "$NGINX_MODE" = tls ]; then
         say "  Portal:    $PUBLIC_URL"
     else
@@ -1827,7 +1856,7 @@ uninstall() {
     if ! ((PURGE)); then
         info "kept: $DATA_DIR (database), $ETC_DIR (configuration and secrets), $LOG_DIR, user $FTA_USER"
         info "(a later install.sh picks them up again; --uninstall --purge deletes them)"
-        STEP_CHANGES=1
+        check_only_step
     else
         for f in "$DATA_DIR" "$ETC_DIR" "$LOG_DIR" "$ACME_ROOT" "$RUN_DIR" "$PROXY_RUN_DIR"; do
             if [ -e "$f" ]; then changed "delete $f"; run rm -rf "$f"; fi

@@ -20,6 +20,9 @@ struct FreqtradeConfigTests {
         #expect(exchange["pair_whitelist"] as? [String] == ["BTC/USDT", "ETH/USDT"])
         #expect(config["db_url"] as? String == "sqlite:////freqtrade/user_data/tradesv3.dryrun.sqlite")
         #expect((config["logfile"] as? String)?.hasPrefix("/freqtrade/user_data/") == true)
+        // Nothing that calls a third-party price API.
+        #expect(config["fiat_display_currency"] == nil)
+        #expect(exchange["enable_ws"] == nil)
     }
 
     @Test("the API server has per-bot random credentials and no CORS origins")
@@ -56,6 +59,7 @@ struct FreqtradeConfigTests {
         let config = try renderedConfig(try validDraft.validated(), override: override)
         let exchange = try #require(config["exchange"] as? [String: Any])
         #expect((exchange["ccxt_config"] as? [String: Any])?["urls"] != nil)
+        #expect(exchange["enable_ws"] as? Bool == false)
         #expect(config["dry_run"] as? Bool == true)
     }
 }

@@ -8,7 +8,9 @@
 #                -- COMMAND [ARG...]
 #
 # GROUP (default: USER's primary group) becomes the primary group; USER's supplementary groups
-# from /etc/group are kept.
+# from /etc/group are kept. USER root is the one exception: the command keeps root's privileges
+# and only gets the clean environment (fta-admin uses it for `fta doctor`, whose host checks run
+# `nginx -t` and read root-only files).
 # The env file is read the way systemd's EnvironmentFile= and `docker compose --env-file` read
 # the simple files fta uses: KEY=VALUE lines, `#` comments, an optional `export `, and one pair
 # of matching quotes around the value stripped. It is parsed, never sourced: nothing in it runs.
@@ -39,6 +41,8 @@ env_args=(
     "HOME=${home:-/}" "USER=$user" "LOGNAME=$user" "LANG=C.UTF-8"
 )
 if [ -n "$env_file" ]; then
+    # Where the values came from: `fta doctor` checks that file's mode and contents.
+    env_args+=("FTA_ENV_FILE=$env_file")
     line_re='^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$'
     while IFS= read -r line || [ -n "$line" ]; do
         [[ $line =~ $line_re ]] || continue
@@ -51,6 +55,9 @@ fi
 
 umask "$mask"
 cd "$chdir"
+if [ "$(id -u "$user")" -eq 0 ]; then
+    exec env -i "${env_args[@]}" "$@"
+fi
 if command -v setpriv >/dev/null 2>&1; then
     # No capabilities, not even in the bounding set, and no way to regain any (no_new_privs).
     exec env -i "${env_args[@]}" setpriv --reuid="$user" --regid="$group" --init-groups \

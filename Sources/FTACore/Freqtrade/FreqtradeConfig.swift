@@ -54,7 +54,8 @@ public func renderFreqtradeConfig(
             ccxtConfig: exchangeOverride?.ccxtConfig ?? .object([:]),
             ccxtAsyncConfig: exchangeOverride?.ccxtAsyncConfig ?? .object([:]),
             pairWhitelist: settings.pairs,
-            pairBlacklist: []
+            pairBlacklist: [],
+            enableWebsockets: exchangeOverride == nil ? nil : false
         ),
         apiServer: .init(
             enabled: true,
@@ -103,8 +104,8 @@ struct FreqtradeConfig: Encodable {
     var userDataDir: String
 
     // Fixed settings Freqtrade's schema requires, with the values a paper-trading bot wants.
+    // No fiat_display_currency: it makes Freqtrade call a price API at start and for reports.
     let tradableBalanceRatio = 0.99
-    let fiatDisplayCurrency = "USD"
     let cancelOpenOrdersOnExit = false
     let forceEntryEnable = false
     let unfilledtimeout = UnfilledTimeout()
@@ -122,9 +123,13 @@ struct FreqtradeConfig: Encodable {
         var ccxtAsyncConfig: JSONValue
         var pairWhitelist: [String]
         var pairBlacklist: [String]
+        /// Off when the exchange is redirected: Freqtrade's websockets would still go to the real
+        /// exchange, which the URL override does not cover.
+        var enableWebsockets: Bool?
 
         enum CodingKeys: String, CodingKey {
             case name, key, secret
+            case enableWebsockets = "enable_ws"
             case ccxtConfig = "ccxt_config", ccxtAsyncConfig = "ccxt_async_config"
             case pairWhitelist = "pair_whitelist", pairBlacklist = "pair_blacklist"
         }
@@ -188,7 +193,7 @@ struct FreqtradeConfig: Encodable {
         case timeframe, strategy, logfile, exchange, pairlists, telegram, internals, unfilledtimeout
         case initialState = "initial_state", tradingMode = "trading_mode", apiServer = "api_server"
         case strategyPath = "strategy_path", dbURL = "db_url", userDataDir = "user_data_dir"
-        case tradableBalanceRatio = "tradable_balance_ratio", fiatDisplayCurrency = "fiat_display_currency"
+        case tradableBalanceRatio = "tradable_balance_ratio"
         case cancelOpenOrdersOnExit = "cancel_open_orders_on_exit", forceEntryEnable = "force_entry_enable"
         case entryPricing = "entry_pricing", exitPricing = "exit_pricing"
     }
@@ -216,7 +221,6 @@ struct FreqtradeConfig: Encodable {
         try c.encode(logfile, forKey: .logfile)
         try c.encode(userDataDir, forKey: .userDataDir)
         try c.encode(tradableBalanceRatio, forKey: .tradableBalanceRatio)
-        try c.encode(fiatDisplayCurrency, forKey: .fiatDisplayCurrency)
         try c.encode(cancelOpenOrdersOnExit, forKey: .cancelOpenOrdersOnExit)
         try c.encode(forceEntryEnable, forKey: .forceEntryEnable)
         try c.encode(unfilledtimeout, forKey: .unfilledtimeout)

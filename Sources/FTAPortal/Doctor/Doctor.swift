@@ -27,15 +27,24 @@ public struct Doctor: Sendable {
     let bridge: FreqtradeBridge?
     /// The runtime env file install.sh writes.
     let envFile: String
+    /// The Docker engine's own socket (the one only the proxy may open): FTA_DOCKER_SOCKET, which
+    /// install.sh writes into the env file for the proxy, or the engine's default path.
+    let dockerSocket: String
+
+    /// Where an engine that install.sh set up itself (dockerd, /etc/docker/daemon.json) listens.
+    static let defaultDockerSockets: Set<String> = ["/var/run/docker.sock", "/run/docker.sock"]
 
     public init(configuration: PortalConfiguration, docker: DockerEngineClient, database: AppDatabase?, lifecycle: BotLifecycle?,
-                bridge: FreqtradeBridge?, envFile: String = ProcessInfo.processInfo.environment["FTA_ENV_FILE"] ?? "/etc/fta/fta.env") {
+                bridge: FreqtradeBridge?, envFile: String = ProcessInfo.processInfo.environment["FTA_ENV_FILE"] ?? "/etc/fta/fta.env",
+                dockerSocket: String? = ProcessInfo.processInfo.environment["FTA_DOCKER_SOCKET"]) {
         self.configuration = configuration
         self.docker = docker
         self.database = database
         self.lifecycle = lifecycle
         self.bridge = bridge
         self.envFile = envFile
+        // An empty value (an unset key in the env file) means the default, as in docker-compose.yml.
+        if let dockerSocket, !dockerSocket.isEmpty { self.dockerSocket = dockerSocket } else { self.dockerSocket = "/var/run/docker.sock" }
     }
 
     /// Every check. `hostChecks` adds those that read root-owned files or other processes.
@@ -89,14 +98,14 @@ public struct Doctor: Sendable {
             return .fail("nginx", "nginx -t rejects the configuration: \(test.output.suffix(300))", fix: "fix the site in /etc/nginx, or run install.sh again")
         }
         let dump = Shell.run(nginx, ["-T"]).output
-        guard dump.contains("proxy_pass http://127.0.0.1:\(configuration.port)") else {
+        guard NginxConfiguration.proxiesTo(port: configuration.port, dump: dump) else {
             return .fail("nginx", "no nginx site proxies to 127.0.0.1:\(configuration.port)", fix: "run install.sh again to install the fta site")
         }
         return .pass("nginx", "configuration valid and proxying to 127.0.0.1:\(configuration.port)")
     }
 
     func ftaUserCannotOpenDockerSocket() -> DoctorCheck {
-        let socket = "/var/run/docker.sock"
+        let socket = dockerSocket
         guard FileManager.default.fileExists(atPath: socket) else { return .pass("docker.socket", "\(socket) is absent here") }
         guard let members = UserGroups.groups(of: "fta") else {
             return .warn("docker.socket", "there is no fta user", fix: "run install.sh, which creates the fta system user")
@@ -130,6 +139,13 @@ public struct Doctor: Sendable {
 
     func dockerDaemonSettings() -> DoctorCheck {
         let path = "/etc/docker/daemon.json"
+        // daemon.json configures the engine on the default socket only. An engine elsewhere
+        // (install.sh --docker-host) is configured by whoever runs it, with flags or a file of its
+        // own that this check cannot see: saying "run install.sh again" would be wrong advice.
+        if !Self.defaultDockerSockets.contains(dockerSocket) {
+            return .warn("docker.daemon", "the engine at \(dockerSocket) was not set up by install.sh (--docker-host): \(path) does not apply to it",
+                         fix: "give that engine log rotation (log-opts max-size), default-address-pools, live-restore and no-new-privileges in its own configuration")
+        }
         guard let data = FileManager.default.contents(atPath: path), let json = try? JSONDecoder().decode(JSONValue.self, from: data) else {
             return .warn("docker.daemon", "\(path) is missing or not JSON", fix: "run install.sh again: it writes log rotation, address pools and live-restore")
         }
@@ -269,6 +285,42 @@ enum ListeningSockets {
         if words[0..<15].allSatisfy({ $0 == 0 }) && words[15] == 1 { return "::1" }
         if words.allSatisfy({ $0 == 0 }) { return "::" }
         return stride(from: 0, to: 16, by: 2).map { String(format: "%x", UInt16(words[$0]) << 8 | UInt16(words[$0 + 1])) }.joined(separator: ":")
+    }
+}
+
+/// What `nginx -T` (the whole configuration, as nginx reads it) says about where it proxies.
+enum NginxConfiguration {
+    /// True when some `proxy_pass` reaches 127.0.0.1:`port` (or [::1]:`port`): directly, or
+    /// through an `upstream` block with such a `server`, as install.sh's site does (an upstream
+    /// keeps connections to the portal alive).
+    static func proxiesTo(port: Int, dump: String) -> Bool {
+        // Comments could name the port without meaning it (nginx -T also prints file headers as
+        // comments). No directive fta cares about has a # inside a value.
+        let text = dump.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { line in line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "" }
+            .joined(separator: "\n")
+        let address = "(?:127\\.0\\.0\\.1|\\[::1\\]):\(port)(?![0-9])"
+        if matches("proxy_pass\\s+https?://\(address)", in: text) { return true }
+        for upstream in captures("upstream\\s+([A-Za-z0-9_.-]+)\\s*\\{([^}]*)\\}", in: text) where upstream.count == 2 {
+            let (name, body) = (upstream[0], upstream[1])
+            guard matches("(?:^|[\\s;])server\\s+\(address)", in: body) else { continue }
+            let escaped = NSRegularExpression.escapedPattern(for: name)
+            if matches("proxy_pass\\s+https?://\(escaped)(?:[\\s;/]|$)", in: text) { return true }
+        }
+        return false
+    }
+
+    private static func matches(_ pattern: String, in text: String) -> Bool {
+        guard let regex = try? NSRegularExpression(pattern: pattern) else { return false }
+        return regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    }
+
+    /// The capture groups of every match.
+    private static func captures(_ pattern: String, in text: String) -> [[String]] {
+        guard let regex = try? NSRegularExpression(pattern: pattern) else { return [] }
+        return regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).map { match in
+            (1..<match.numberOfRanges).compactMap { Range(match.range(at: $0), in: text).map { String(text[$0]) } }
+        }
     }
 }
 
