@@ -243,6 +243,13 @@ random_password() {
     printf '%s' "${pw:0:24}"
 }
 have() { command -v "$1" >/dev/null 2>&1; }
+# process_alive PID: running, and not a zombie waiting for a (container's) PID 1 to reap it.
+process_alive() {
+    local state
+    kill -0 "$1" 2>/dev/null || return 1
+    state=$(awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ "$state" != Z ]
+}
 
 # ---------------------------------------------------------------------------------------------
 # Help and options
@@ -759,7 +766,7 @@ stop_own_dockerd() {
     local pid
     pid=$(cat "$RUN_DIR/dockerd.pid" 2>/dev/null) || return 0
     kill "$pid" 2>/dev/null || return 0
-    for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || return 0; sleep 1; done
+    for _ in $(seq 1 30); do process_alive "$pid" || return 0; sleep 1; done
 }
 
 step_4_docker() {
@@ -1487,12 +1494,12 @@ EOF
 }
 
 # supervised_start NAME PIDFILE LOG RESTART CMD...: (re)starts CMD under fta-supervise.
-supervised_running() { local pid; pid=$(cat "$1" 2>/dev/null) && kill -0 "$pid" 2>/dev/null; }
+supervised_running() { local pid; pid=$(cat "$1" 2>/dev/null) && process_alive "$pid"; }
 supervised_stop() {
     local pidfile=$1 pid
     pid=$(cat "$pidfile" 2>/dev/null) || return 0
     kill -TERM "$pid" 2>/dev/null || { rm -f "$pidfile"; return 0; }
-    for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+    for _ in $(seq 1 30); do process_alive "$pid" || break; sleep 1; done
     rm -f "$pidfile"
 }
 supervised_start() {
@@ -1592,7 +1599,16 @@ ensure_fallback_cert() {
     chmod 600 "$TLS_DIR/fallback.key"
 }
 
-nginx_running() { [ -s /run/nginx.pid ] && kill -0 "$(cat /run/nginx.pid)" 2>/dev/null; }
+nginx_running() { [ -s /run/nginx.pid ] && process_alive "$(cat /run/nginx.pid)"; }
+# Present while an nginx that install.sh started (no systemd) runs; --uninstall stops that one.
+readonly NGINX_STARTED_MARK=$RUN_DIR/nginx.started
+stop_nginx() {
+    local pid _
+    pid=$(cat /run/nginx.pid 2>/dev/null) || return 0
+    nginx -s quit 2>/dev/null || kill -QUIT "$pid" 2>/dev/null || return 0
+    for _ in $(seq 1 50); do process_alive "$pid" || return 0; sleep 0.2; done
+    kill -TERM "$pid" 2>/dev/null || true
+}
 
 # Installs a rendered site; on `nginx -t` failure the previous site comes back and the step fails.
 install_nginx_site() {
@@ -1619,7 +1635,11 @@ reload_nginx() {
         if ((changed_now)); then changed "reload nginx"; run nginx -s reload; fi
     else
         changed "start nginx (no systemd here: started directly; it does not come back after a reboot)"
-        ((DRY_RUN)) || nginx 9>&-
+        if ! ((DRY_RUN)); then
+            nginx 9>&-
+            ensure_run_dir "$RUN_DIR"
+            : >"$NGINX_STARTED_MARK"
+        fi
     fi
 }
 
@@ -1783,6 +1803,20 @@ uninstall_confirm_purge() {
     [ "$answer" = purge ] || fail "not confirmed; nothing was deleted"
 }
 
+# The label filters (one a line) of the Docker objects --uninstall removes. On fta's own engine:
+# everything labelled fta.managed=true. On an engine shared with others (--docker-host: a test
+# engine, another fta): only the objects of the clients in this installation's database, so that
+# the others keep their bots.
+managed_filters() {
+    if ! ((EXTERNAL_DOCKER)); then echo "label=fta.managed=true"; return 0; fi
+    local db id
+    db=$(database_path)
+    [ -f "$db" ] || return 0
+    while read -r id; do
+        if [[ $id =~ ^[a-z0-9][a-z0-9-]{0,30}$ ]]; then echo "label=fta.client=$id"; fi
+    done < <(sqlite3 -readonly "$db" 'SELECT id FROM clients;' 2>/dev/null || true)
+}
+
 uninstall() {
     TOTAL=6
     NOTHING_DONE="nothing to do"
@@ -1812,19 +1846,25 @@ uninstall() {
     if ! docker_ping; then
         warn "no Docker engine answers on $DOCKER_SOCK: containers, networks and volumes labelled fta.managed=true are left as they are"
     else
-        local ids
-        ids=$(docker ps -aq --filter label=fta.managed=true)
-        if [ -n "$ids" ]; then changed "remove containers: $(docker ps -a --filter label=fta.managed=true --format '{{.Names}}' | tr '\n' ' ')"
-            # shellcheck disable=SC2086 # word splitting of the id list is wanted
-            run_logged docker rm -f $ids; fi
-        ids=$(docker network ls -q --filter label=fta.managed=true)
-        if [ -n "$ids" ]; then changed "remove networks: $(docker network ls --filter label=fta.managed=true --format '{{.Name}}' | tr '\n' ' ')"
-            # shellcheck disable=SC2086
-            run_logged docker network rm $ids; fi
-        ids=$(docker volume ls -q --filter label=fta.managed=true)
-        if [ -n "$ids" ]; then changed "remove volumes (the bots' trade data): $(tr '\n' ' ' <<<"$ids")"
-            # shellcheck disable=SC2086
-            run_logged docker volume rm $ids; fi
+        local filter ids
+        if ((EXTERNAL_DOCKER)); then
+            info "the engine at $DOCKER_HOST is shared (--docker-host): only the objects of this installation's clients go"
+        fi
+        while read -r filter; do
+            [ -n "$filter" ] || continue
+            ids=$(docker ps -aq --filter "$filter")
+            if [ -n "$ids" ]; then changed "remove containers: $(docker ps -a --filter "$filter" --format '{{.Names}}' | tr '\n' ' ')"
+                # shellcheck disable=SC2086 # word splitting of the id list is wanted
+                run_logged docker rm -f $ids; fi
+            ids=$(docker network ls -q --filter "$filter")
+            if [ -n "$ids" ]; then changed "remove networks: $(docker network ls --filter "$filter" --format '{{.Name}}' | tr '\n' ' ')"
+                # shellcheck disable=SC2086
+                run_logged docker network rm $ids; fi
+            ids=$(docker volume ls -q --filter "$filter")
+            if [ -n "$ids" ]; then changed "remove volumes (the bots' trade data): $(tr '\n' ' ' <<<"$ids")"
+                # shellcheck disable=SC2086
+                run_logged docker volume rm $ids; fi
+        done < <(managed_filters)
     fi
 
     step "Removing the nginx site"
@@ -1837,7 +1877,12 @@ uninstall() {
         changed "restore the stock server block in /etc/nginx/nginx.conf"
         run sed -i 's/^#fta# //' /etc/nginx/nginx.conf
     fi
-    if ((STEP_CHANGES)) && ! ((DRY_RUN)) && have nginx; then
+    if ! ((HAVE_SYSTEMD)) && [ -f "$NGINX_STARTED_MARK" ] && nginx_running; then
+        # Without systemd install.sh started nginx itself: stop it again rather than leave it
+        # serving the stock default site on port 80.
+        changed "stop nginx (install.sh started it: no systemd here)"
+        if ! ((DRY_RUN)); then stop_nginx; rm -f "$NGINX_STARTED_MARK"; fi
+    elif ((STEP_CHANGES)) && ! ((DRY_RUN)) && have nginx; then
         if ! nginx -t >>"$INSTALL_LOG" 2>&1; then warn "nginx -t fails now (see $INSTALL_LOG); nginx was not reloaded"
         elif ((HAVE_SYSTEMD)); then systemctl reload nginx 2>/dev/null || true
         elif nginx_running; then nginx -s reload; fi

@@ -45,7 +45,9 @@ start() {
         echo "FTA_MEMORY_BUDGET_MB=${FTA_MEMORY_BUDGET_MB:-4096}"
         echo "FTA_RECONCILE_SECONDS=${FTA_RECONCILE_SECONDS:-5}"
         echo "FTA_LOGIN_LOCKOUT_SECONDS=${FTA_LOGIN_LOCKOUT_SECONDS:-3}"
+        echo "FTA_LOGIN_MAX_FAILURES=${FTA_LOGIN_MAX_FAILURES:-50}"
     } >"$DIR/env"
+    chmod 600 "$DIR/env"
     set -a
     # shellcheck disable=SC1091
     . "$DIR/env"

@@ -129,7 +129,12 @@ public struct Doctor: Sendable {
         if mode & 0o077 != 0 {
             return .fail("env.file", "\(envFile) has mode \(String(mode, radix: 8))", fix: "chmod 600 \(envFile)")
         }
-        let placeholders = text.split(separator: "\n").filter { !$0.hasPrefix("#") && ($0.contains("CHANGE_ME") || $0.contains("changeme")) }
+        // Every spelling a template uses (.env.example's CHANGE_ME_..., install.sh's built-in
+        // change-me), in any case; comment lines may name them.
+        let placeholders = text.split(separator: "\n").filter { line in
+            let lower = line.lowercased()
+            return !line.hasPrefix("#") && ["change_me", "changeme", "change-me"].contains { lower.contains($0) }
+        }
         if !placeholders.isEmpty {
             let names = placeholders.map { $0.split(separator: "=").first.map(String.init) ?? "?" }
             return .fail("env.file", "placeholder secrets in \(envFile): \(names.joined(separator: ", "))", fix: "run install.sh again: it generates missing secrets")

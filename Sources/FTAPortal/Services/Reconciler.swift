@@ -53,9 +53,15 @@ public struct Reconciler: Sendable {
         let known = Dictionary(uniqueKeysWithValues: bots.map { ($0.id, $0) })
         let containers = try await runtime.managedContainers()
 
-        // Containers whose labels point to no bot: stop them, never delete (an operator looks).
+        // Containers whose labels point to no bot. One that names a client of this database (or
+        // no client at all) claims to be ours without being so: stop it, never delete it (an
+        // operator looks). One that names a client this database does not know belongs to
+        // another fta (a second portal on the same engine, a database restored from an older
+        // backup): report it and leave it alone.
+        let clients = Set(try await database.clients().map(\.id))
         for container in containers where container.botLabel.flatMap({ known[$0] }) == nil || container.name != "fta-bot-\(container.botLabel ?? "")" {
             report.orphanContainers.append(container.name)
+            if let client = container.clientLabel, !clients.contains(client) { continue }
             if container.running, let id = container.name.hasPrefix("fta-bot-") ? BotID(String(container.name.dropFirst(8))) : nil {
                 do {
                     try await runtime.stop(bot: id)

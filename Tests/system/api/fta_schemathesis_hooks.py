@@ -1,0 +1,85 @@
+"""Schemathesis hooks for fuzzing the fta portal, loaded by `schemathesis run` through
+SCHEMATHESIS_HOOKS. The test (test_api_schemathesis.py) configures them by environment:
+
+- FTA_FUZZ_PROTECTED_USERS: ids of users that existed before the run (the admin first). A
+  generated `userId` naming one of them is replaced by FTA_FUZZ_SPARE_USER, a throwaway user, so
+  the fuzzer never resets their password or disables them.
+- FTA_FUZZ_PROTECTED_BOTS: ids of bots that existed before the run; a generated `botId` naming
+  one becomes a bot that does not exist, so the fuzzer never stops or deletes them.
+- FTA_FUZZ_PROTECTED_USERNAMES: usernames the login fuzzing must not fail against (a failure
+  counts toward that account's lockout): replaced by a throwaway name.
+- FTA_FUZZ_CLIENT: an existing client. A generated new bot whose `clientId` is a valid id gets
+  this client instead (and pairs quoted in its stake currency) every other time, so that bots are
+  really created, listed, started, stopped and deleted, not only refused.
+- FTA_FUZZ_FORWARDED_FOR=1: each request says it comes from its own TEST-NET address through
+  nginx (`X-Forwarded-For`, honoured from loopback peers), so login failures land on addresses
+  nobody else uses instead of locking out 127.0.0.1 for the other test suites.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import zlib
+
+import schemathesis
+
+ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")
+
+
+def _set(name: str) -> set[str]:
+    return {part.strip() for part in os.environ.get(name, "").split(",") if part.strip()}
+
+
+PROTECTED_USERS = _set("FTA_FUZZ_PROTECTED_USERS")
+# Without a spare user, a protected id becomes one that cannot exist.
+SPARE_USER = int(os.environ.get("FTA_FUZZ_SPARE_USER") or 2**62)
+PROTECTED_BOTS = _set("FTA_FUZZ_PROTECTED_BOTS")
+PROTECTED_USERNAMES = {name.lower() for name in _set("FTA_FUZZ_PROTECTED_USERNAMES")}
+FUZZ_CLIENT = os.environ.get("FTA_FUZZ_CLIENT", "")
+FORWARDED_FOR = os.environ.get("FTA_FUZZ_FORWARDED_FOR") == "1"
+# 198.51.100.0/24 and 203.0.113.0/24 (TEST-NET-2/3): never a real peer.
+_addresses = itertools.cycle([f"198.51.100.{n}" for n in range(1, 255)] + [f"203.0.113.{n}" for n in range(1, 255)])
+
+
+def _stable_bit(value: object) -> bool:
+    """A deterministic coin flip, so a failing case replays identically."""
+    return zlib.crc32(repr(value).encode()) % 2 == 0
+
+
+@schemathesis.hook
+def before_call(context, case, kwargs):
+    parameters = case.path_parameters
+    if parameters:
+        user = parameters.get("userId")
+        # The server reads the id as Swift's Int64(String) does: "+1" and "001" are user 1 too.
+        if user is not None and re.fullmatch(r"[+-]?[0-9]+", str(user)) and str(int(str(user))) in PROTECTED_USERS:
+            parameters["userId"] = SPARE_USER
+        bot = parameters.get("botId")
+        if isinstance(bot, str) and bot in PROTECTED_BOTS:
+            parameters["botId"] = "fuzz-protected-bot"
+
+    body = case.body if isinstance(case.body, dict) else None
+    operation = case.operation
+    if body is not None and operation.method.upper() == "POST":
+        if operation.path == "/auth/login":
+            username = body.get("username")
+            if isinstance(username, str) and username[:64].lower() in PROTECTED_USERNAMES:
+                body["username"] = "fuzz-nobody"
+        elif operation.path == "/bots" and FUZZ_CLIENT:
+            client = body.get("clientId")
+            if isinstance(client, str) and ID.match(client) and _stable_bit(body.get("id")):
+                body["clientId"] = FUZZ_CLIENT
+                stake = body.get("stakeCurrency")
+                pairs = body.get("pairs")
+                if isinstance(stake, str) and isinstance(pairs, list):
+                    quoted = []
+                    for pair in pairs:
+                        if isinstance(pair, str) and "/" in pair:
+                            pair = pair.split("/", 1)[0] + "/" + stake
+                        if pair not in quoted:
+                            quoted.append(pair)
+                    body["pairs"] = quoted
+
+    if FORWARDED_FOR:
+        case.headers = {**(case.headers or {}), "X-Forwarded-For": next(_addresses)}
