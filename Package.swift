@@ -95,6 +95,7 @@ let package = Package(
                 "FTAPortal",
                 "FTATestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

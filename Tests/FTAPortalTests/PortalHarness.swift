@@ -74,12 +74,12 @@ struct Harness {
         ("root", .admin, nil), ("alice", .owner, "acme"), ("victor", .viewer, "acme"), ("gina", .owner, "globex"),
     ]
 
-    init(_ overrides: [String: String] = [:], runtime: (any BotRuntime)? = nil) async throws {
+    init(_ overrides: [String: String] = [:], runtime: (any BotRuntime)? = nil, logger: Logger = Logger(label: "test")) async throws {
         let fake = FakeRuntime()
         self.runtime = fake
         let database = try AppDatabase.inMemory()
         services = try PortalServices(configuration: try testConfiguration(overrides), database: database, runtime: runtime ?? fake,
-                                      logger: Logger(label: "test"))
+                                      logger: logger)
         try await database.createClient(ClientRecord(id: ClientID("acme")!, name: "Acme Ltd"))
         try await database.createClient(ClientRecord(id: ClientID("globex")!, name: "Globex Corp"))
         // One bcrypt hash for every seeded user: hashing is slow by design.

@@ -48,9 +48,13 @@ start() {
         echo "FTA_LOGIN_MAX_FAILURES=${FTA_LOGIN_MAX_FAILURES:-50}"
     } >"$DIR/env"
     chmod 600 "$DIR/env"
+    # The env file holds raw values (the tests read it line by line); sourcing it would strip the
+    # double quotes out of the override's JSON, so that one value is passed on as given.
+    override=${FTA_EXCHANGE_OVERRIDE:-}
     set -a
     # shellcheck disable=SC1091
     . "$DIR/env"
+    FTA_EXCHANGE_OVERRIDE=$override
     set +a
     "$BINARY" migrate >/dev/null
     printf '%s' "$password" | "$BINARY" admin create --username admin --password-stdin >/dev/null

@@ -193,6 +193,27 @@ def test_fta_run_switches_user_and_passes_only_the_env_file(tmp_path):
     assert lines[3].split()[1] == "1"
 
 
+def test_fta_run_as_root_keeps_privileges_but_not_the_callers_environment(tmp_path):
+    """fta-admin runs `fta doctor` this way: nginx -t and the root-only env file need root."""
+    root_only()
+    env_file = tmp_path / "env"
+    env_file.write_text("FTA_A=1\n")
+    result = subprocess.run(
+        [str(REPO / "scripts/install/fta-run.sh"), "--user", "root", "--env-file", str(env_file), "--",
+         "sh", "-c", 'id -u; printf "%s|%s|%s\\n" "$FTA_A" "$FTA_ENV_FILE" "${LEAK-unset}"; grep CapEff /proc/self/status'],
+        capture_output=True, text=True, env=dict(os.environ, LEAK="from the caller"), check=True)
+    lines = result.stdout.splitlines()
+    assert lines[0] == "0"
+    assert lines[1] == f"1|{env_file}|unset"
+    assert lines[2].split()[1] != "0000000000000000"
+
+
+def test_fta_admin_runs_doctor_as_root_and_everything_else_as_fta():
+    text = (REPO / "scripts/install/fta-admin.sh").read_text()
+    assert 'if [ "${1:-}" = doctor ]; then user=root; fi' in text
+    assert "user=fta" in text
+
+
 def test_fta_supervise_restarts_on_failure_and_stops_on_term(tmp_path):
     root_only()
     pidfile, log, counter = tmp_path / "s.pid", tmp_path / "s.log", tmp_path / "count"
