@@ -243,6 +243,12 @@ random_password() {
     printf '%s' "${pw:0:24}"
 }
 have() { command -v "$1" >/dev/null 2>&1; }
+# sudo resets PATH, which drops toolchains installed outside the system directories (Swift's
+# official tarballs live in /opt/swift or /usr/share/swift): look there too.
+for swift_dir in /opt/swift/usr/bin /usr/share/swift/usr/bin; do
+    if ! have swift && [ -x "$swift_dir/swift" ]; then PATH=$swift_dir:$PATH; fi
+done
+unset swift_dir
 # process_alive PID: running, and not a zombie waiting for a (container's) PID 1 to reap it.
 process_alive() {
     local state

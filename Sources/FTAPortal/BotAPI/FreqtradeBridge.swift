@@ -41,7 +41,8 @@ public struct FreqtradeBridge: Sendable {
         if let address { resolved = address } else { resolved = try await self.address(of: bot) }
         let config = try await request(bot, address: resolved, "GET", "/api/v1/show_config")
         guard config["dry_run"]?.boolValue == true else {
-            let reported = config["dry_run"].map { "\($0)" } ?? "nothing"
+            // As JSON text (`false`, `"no"`), not Swift's `bool(false)`; bounded, since the bot chose it.
+            let reported = config["dry_run"].flatMap { try? JSONEncoder().encode($0) }.map { String(String(decoding: $0, as: UTF8.self).prefix(64)) } ?? "nothing"
             try await lifecycle.quarantine(bot.botID, reason: "the bot reported dry_run = \(reported)")
             await audit.record(AuditEntry(actor: "dry-run-guard", clientId: bot.clientId, action: "bot.quarantine", target: bot.id,
                                           outcome: .success, detail: "show_config.dry_run was \(reported); container stopped"))

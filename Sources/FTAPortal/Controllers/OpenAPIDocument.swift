@@ -745,20 +745,56 @@ enum OpenAPIDocument {
                       "botId": "$response.body#/bot/id"
                     }
                   },
-                  "stopBot": {
-                    "operationId": "stopBot",
-                    "parameters": {
-                      "botId": "$response.body#/bot/id"
-                    }
-                  },
                   "startBot": {
                     "operationId": "startBot",
                     "parameters": {
                       "botId": "$response.body#/bot/id"
                     }
                   },
+                  "stopBot": {
+                    "operationId": "stopBot",
+                    "parameters": {
+                      "botId": "$response.body#/bot/id"
+                    }
+                  },
+                  "restartBot": {
+                    "operationId": "restartBot",
+                    "parameters": {
+                      "botId": "$response.body#/bot/id"
+                    }
+                  },
                   "getBotStatus": {
                     "operationId": "getBotStatus",
+                    "parameters": {
+                      "botId": "$response.body#/bot/id"
+                    }
+                  },
+                  "getBotProfit": {
+                    "operationId": "getBotProfit",
+                    "parameters": {
+                      "botId": "$response.body#/bot/id"
+                    }
+                  },
+                  "getBotTrades": {
+                    "operationId": "getBotTrades",
+                    "parameters": {
+                      "botId": "$response.body#/bot/id"
+                    }
+                  },
+                  "startBotTrading": {
+                    "operationId": "startBotTrading",
+                    "parameters": {
+                      "botId": "$response.body#/bot/id"
+                    }
+                  },
+                  "stopBotTrading": {
+                    "operationId": "stopBotTrading",
+                    "parameters": {
+                      "botId": "$response.body#/bot/id"
+                    }
+                  },
+                  "exitBotTrade": {
+                    "operationId": "exitBotTrade",
                     "parameters": {
                       "botId": "$response.body#/bot/id"
                     }
@@ -2460,7 +2496,7 @@ enum OpenAPIDocument {
                 "type": "string",
                 "minLength": 1,
                 "maxLength": 100,
-                "pattern": "^[^\\u0000-\\u001f\\u007f]*$",
+                "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
                 "description": "1 to 100 characters after trimming spaces, no control characters."
               },
               "maxBots": {
@@ -2558,7 +2594,7 @@ enum OpenAPIDocument {
                 "type": "string",
                 "minLength": 1,
                 "maxLength": 64,
-                "pattern": "^[^\\u0000-\\u001f\\u007f]*$",
+                "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
                 "description": "1 to 64 characters after trimming spaces, no control or format characters."
               },
               "exchange": {

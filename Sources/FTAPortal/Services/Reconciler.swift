@@ -158,7 +158,8 @@ public struct ReconcilerService: Service {
             do { _ = try await reconciler.reconcileOnce() } catch {
                 logger.warning("reconcile pass failed", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: interval)
+            // Graceful shutdown does not cancel tasks: without this, SIGTERM waits out the sleep.
+            try? await cancelWhenGracefulShutdown { [interval] in try await Task.sleep(for: interval) }
         }
     }
 }
@@ -188,7 +189,8 @@ public struct SessionCleanupService: Service {
             } catch {
                 logger.warning("session cleanup failed", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: interval)
+            // Graceful shutdown does not cancel tasks: without this, SIGTERM waits out the sleep.
+            try? await cancelWhenGracefulShutdown { [interval] in try await Task.sleep(for: interval) }
         }
     }
 }

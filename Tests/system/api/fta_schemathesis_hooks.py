@@ -1,16 +1,19 @@
 """Schemathesis hooks for fuzzing the fta portal, loaded by `schemathesis run` through
 SCHEMATHESIS_HOOKS. The test (test_api_schemathesis.py) configures them by environment:
 
-- FTA_FUZZ_PROTECTED_USERS: ids of users that existed before the run (the admin first). A
-  generated `userId` naming one of them is replaced by FTA_FUZZ_SPARE_USER, a throwaway user, so
-  the fuzzer never resets their password or disables them.
+- FTA_FUZZ_PROTECTED_USERS: ids of users that existed before the run (the admin first) and of
+  the accounts the test signs in with. A generated `userId` naming one of them is replaced by
+  FTA_FUZZ_SPARE_USER, a throwaway user, so the fuzzer never resets their password or disables
+  them. Every other time, any generated `userId` becomes the spare user, so that the operations
+  on users get past their 404.
 - FTA_FUZZ_PROTECTED_BOTS: ids of bots that existed before the run; a generated `botId` naming
   one becomes a bot that does not exist, so the fuzzer never stops or deletes them.
 - FTA_FUZZ_PROTECTED_USERNAMES: usernames the login fuzzing must not fail against (a failure
   counts toward that account's lockout): replaced by a throwaway name.
-- FTA_FUZZ_CLIENT: an existing client. A generated new bot whose `clientId` is a valid id gets
-  this client instead (and pairs quoted in its stake currency) every other time, so that bots are
-  really created, listed, started, stopped and deleted, not only refused.
+- FTA_FUZZ_CLIENT: an existing client. Every other time, a valid generated `clientId` (path, or
+  in a new bot, whose pairs are then quoted in its stake currency) becomes this client, so that
+  users and bots are really created, listed, started, stopped and deleted, not only refused.
+- FTA_FUZZ_STATUS_LOG: a file where each answer is noted as `METHOD path status`.
 - FTA_FUZZ_FORWARDED_FOR=1: each request says it comes from its own TEST-NET address through
   nginx (`X-Forwarded-For`, honoured from loopback peers), so login failures land on addresses
   nobody else uses instead of locking out 127.0.0.1 for the other test suites.
@@ -55,9 +58,14 @@ def before_call(context, case, kwargs):
         # The server reads the id as Swift's Int64(String) does: "+1" and "001" are user 1 too.
         if user is not None and re.fullmatch(r"[+-]?[0-9]+", str(user)) and str(int(str(user))) in PROTECTED_USERS:
             parameters["userId"] = SPARE_USER
+        elif user is not None and re.fullmatch(r"[1-9][0-9]{0,17}", str(user)) and _stable_bit(user):
+            parameters["userId"] = SPARE_USER
         bot = parameters.get("botId")
         if isinstance(bot, str) and bot in PROTECTED_BOTS:
             parameters["botId"] = "fuzz-protected-bot"
+        client = parameters.get("clientId")
+        if FUZZ_CLIENT and isinstance(client, str) and ID.match(client) and _stable_bit(client):
+            parameters["clientId"] = FUZZ_CLIENT
 
     body = case.body if isinstance(case.body, dict) else None
     operation = case.operation
@@ -83,3 +91,14 @@ def before_call(context, case, kwargs):
 
     if FORWARDED_FOR:
         case.headers = {**(case.headers or {}), "X-Forwarded-For": next(_addresses)}
+
+
+STATUS_LOG = os.environ.get("FTA_FUZZ_STATUS_LOG")
+
+
+@schemathesis.hook
+def after_call(context, case, response):
+    """Appends `METHOD path status` per request, for the test's coverage summary."""
+    if STATUS_LOG:
+        with open(STATUS_LOG, "a") as log:
+            log.write(f"{case.operation.method.upper()} {case.operation.path} {response.status_code} {response.request.method} {response.request.url}\n")

@@ -23,8 +23,10 @@ import json
 import os
 import pwd
 import re
+import shutil
 import stat
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -193,8 +195,13 @@ def installed():
         assert built.returncode == 0, f"scripts/lib/test-image.sh failed:\n{built.stderr}"
         image = built.stdout.strip().splitlines()[-1]
 
+    # Both runs install the same bytes even if the build tree is rebuilt meanwhile (a new binary
+    # would rightly be a change on the re-run).
+    staging = Path(tempfile.mkdtemp(prefix="fta-install-test-"))
+    binary = staging / "fta"
+    shutil.copy2(BINARY, binary)
     flags = ["--offline", "--no-swap", "--docker-host", DOCKER_HOST, "--bot-image", image,
-             "--binary", str(BINARY), "--port", str(FTA_PORT), "--nginx-port", str(NGINX_PORT)]
+             "--binary", str(binary), "--port", str(FTA_PORT), "--nginx-port", str(NGINX_PORT)]
     outputs: list[str] = []
     try:
         started = time.monotonic()
@@ -227,6 +234,7 @@ def installed():
         if os.path.isdir("/etc/nginx/sites-available") and Path("/etc/nginx/sites-available/default").exists() \
                 and not Path("/etc/nginx/sites-enabled/default").exists():
             problems.append("nginx's stock default site was not re-enabled")
+        shutil.rmtree(staging, ignore_errors=True)
         # The shared engine is still there for the other tests.
         if subprocess.run(["curl", "-fsS", "--max-time", "5", "--unix-socket", engine_socket, "http://docker/_ping"],
                           capture_output=True).returncode != 0:

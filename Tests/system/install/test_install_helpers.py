@@ -208,12 +208,6 @@ def test_fta_run_as_root_keeps_privileges_but_not_the_callers_environment(tmp_pa
     assert lines[2].split()[1] != "0000000000000000"
 
 
-def test_fta_admin_runs_doctor_as_root_and_everything_else_as_fta():
-    text = (REPO / "scripts/install/fta-admin.sh").read_text()
-    assert 'if [ "${1:-}" = doctor ]; then user=root; fi' in text
-    assert "user=fta" in text
-
-
 def test_fta_supervise_restarts_on_failure_and_stops_on_term(tmp_path):
     root_only()
     pidfile, log, counter = tmp_path / "s.pid", tmp_path / "s.log", tmp_path / "count"
