@@ -76,7 +76,12 @@ stop() {
     if [ -f "$PIDFILE" ]; then
         pid=$(cat "$PIDFILE")
         kill "$pid" 2>/dev/null || true
-        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        # A graceful shutdown takes well under a second; past 15 s something is stuck.
+        for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        if kill -0 "$pid" 2>/dev/null; then
+            echo "portal: $NAME ignored SIGTERM for 15 s; killing it" >&2
+            kill -9 "$pid" 2>/dev/null || true
+        fi
         rm -f "$PIDFILE"
         echo "portal: $NAME stopped"
     fi

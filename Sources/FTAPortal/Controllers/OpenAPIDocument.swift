@@ -2482,6 +2482,13 @@ enum OpenAPIDocument {
           },
           "NewClientRequest": {
             "type": "object",
+            "examples": [
+              {
+                "id": "acme",
+                "name": "Acme Ltd",
+                "maxBots": 3
+              }
+            ],
             "required": [
               "id",
               "name"
@@ -2512,6 +2519,13 @@ enum OpenAPIDocument {
           },
           "NewUserRequest": {
             "type": "object",
+            "examples": [
+              {
+                "username": "alice",
+                "password": "correct horse battery",
+                "role": "owner"
+              }
+            ],
             "required": [
               "username",
               "password",
@@ -2562,6 +2576,26 @@ enum OpenAPIDocument {
           },
           "NewBotRequest": {
             "type": "object",
+            "examples": [
+              {
+                "id": "b1",
+                "clientId": "acme",
+                "name": "My EMA bot",
+                "exchange": "binance",
+                "pairs": [
+                  "BTC/USDT",
+                  "ETH/USDT"
+                ],
+                "stakeCurrency": "USDT",
+                "stakeAmount": "100",
+                "dryRunWallet": 1000,
+                "maxOpenTrades": 3,
+                "timeframe": "5m",
+                "strategy": "FtaEmaCross",
+                "size": "small",
+                "start": true
+              }
+            ],
             "description": "A new bot. Besides each field's own rule: every pair must be quoted in the stake currency, a fixed stake must not exceed the dry-run wallet, and the strategy must be offered by this server (`FtaQuickTest` only when the operator allows test strategies).",
             "required": [
               "id",
