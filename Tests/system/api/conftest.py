@@ -75,4 +75,5 @@ def schemathesis_command() -> list[str]:
 def artifacts() -> pathlib.Path:
     path = pathlib.Path(os.environ.get("FTA_TEST_ARTIFACTS") or "artifacts") / "schemathesis"
     path.mkdir(parents=True, exist_ok=True)
+    (path / "summary.txt").unlink(missing_ok=True)
     return path

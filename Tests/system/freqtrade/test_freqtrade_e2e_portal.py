@@ -175,8 +175,9 @@ def stop_process(pid: int, grace: float) -> bool:
         time.sleep(0.2)
 
 
-def create_client_and_owner(portal: Portal, client: str) -> tuple[str, str]:
-    """As admin, through the API: a client and its owner. Returns (admin cookie, owner cookie)."""
+def create_client_and_owner(portal: Portal, client: str, credentials: dict | None = None) -> tuple[str, str]:
+    """As admin, through the API: a client and its owner. Returns (admin cookie, owner cookie);
+    fills `credentials` with the owner's username and password when given."""
     admin = portal.login()
     status, body = portal.call("POST", "/clients", admin, {"id": client, "name": f"E2E {client}", "maxBots": 2})
     assert status == 201, body
@@ -185,6 +186,8 @@ def create_client_and_owner(portal: Portal, client: str) -> tuple[str, str]:
                                {"username": username, "password": password, "role": "owner"})
     assert status == 201, body
     assert body["user"]["role"] == "owner" and body["user"]["clientId"] == client, body
+    if credentials is not None:
+        credentials.update(username=username, password=password)
     return admin, portal.login(username, password)
 
 
@@ -192,6 +195,27 @@ def new_bot(bot_id: str) -> dict:
     return {"id": bot_id, "name": f"E2E {bot_id}", "exchange": "binance", "pairs": PAIRS, "stakeCurrency": "USDT",
             "stakeAmount": "100", "dryRunWallet": 1000, "maxOpenTrades": 2, "timeframe": "1m",
             "strategy": "FtaQuickTest", "size": "small"}
+
+
+def screenshot_bot_page(portal: Portal, credentials: dict, bot_id: str, pair: str) -> None:
+    """The web portal's bot page shows this real bot's trades and profit: signed in as the owner
+    in real Chromium, screenshots at desktop and phone widths, no console error or CSP violation."""
+    try:
+        import webportal  # Tests/system/web: needs selenium (in the test venv) and Debian's chromium
+    except ImportError as error:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"browser screenshot skipped: {error}")
+    browser = webportal.Browser(portal.url, artifacts_dir(), "e2e")
+    try:
+        browser.sign_in(credentials["username"], credentials["password"])
+        browser.open(f"/bot.html?id={bot_id}")
+        browser.text_in("#closed-trades", pair, timeout=60)
+        browser.text_in("#bot-profit", "USDT", timeout=60)
+        browser.shot("real-freqtrade-bot-trades")
+        browser.assert_clean_console()
+    finally:
+        browser.quit()
 
 
 def wait_for(what: str, timeout: float, probe, interval: float = 2.0):
@@ -250,7 +274,8 @@ def test_bot_trades_end_to_end_through_the_portal(freqtrade_image, socket_proxy,
     try:
         with running_portal("e2e", fta_binary, FTA_BOT_IMAGE=freqtrade_image,
                             FTA_EXCHANGE_OVERRIDE=json.dumps(override, separators=(",", ":"))) as portal:
-            _, owner = create_client_and_owner(portal, client)
+            credentials: dict = {}
+            _, owner = create_client_and_owner(portal, client, credentials)
             created = time.monotonic()
             status, body = portal.call("POST", "/bots", owner, new_bot(bot_id))
             assert status == 201, f"{body}\n--- portal log ---\n{portal.log_tail()}"
@@ -326,6 +351,7 @@ def test_bot_trades_end_to_end_through_the_portal(freqtrade_image, socket_proxy,
             assert closed["offset"] == 0, closed
             status, profit = portal.call("GET", f"/bots/{bot_id}/profit", owner)
             assert status == 200 and profit["trade_count"] >= 1 and profit["closed_trade_count"] >= 1, profit
+            screenshot_bot_page(portal, credentials, bot_id, listed["pair"])
 
             # The hardening still holds on the running container (seen from the engine itself).
             info = container_state(f"fta-bot-{bot_id}")
