@@ -401,3 +401,35 @@ struct ConfigurationTests {
         #expect(configuration.listenAddress == "127.0.0.1" && configuration.port == 8080)
     }
 }
+
+@Suite("audit trail hygiene")
+struct AuditHygieneTests {
+    @Test("a username with control characters cannot forge audit or log lines")
+    func logInjection() async throws {
+        let harness = try await Harness()
+        try await harness.test { client in
+            let forged = "x\n2026-01-01 notice fta: action=auth.login actor=admin outcome=success\u{1b}[2J\u{202e}"
+            let response = try await client.call(.post, "/api/v1/auth/login", json: ["username": forged, "password": "whatever it is"])
+            #expect(response.status == .unauthorized)
+        }
+        let entries = try await harness.database.auditEntries(AuditFilter(action: "auth.login"))
+        let entry = try #require(entries.first)
+        for field in [entry.actor, entry.target ?? ""] {
+            #expect(!field.unicodeScalars.contains { $0.properties.generalCategory == .control || $0.properties.generalCategory == .format })
+            #expect(field.hasPrefix("x?2026-01-01"))
+        }
+    }
+
+    @Test("actions that take no input refuse a body with fields")
+    func noInput() async throws {
+        let harness = try await Harness()
+        try await harness.test { client in
+            let owner = try await client.signIn("alice")
+            let response = try await client.call(.post, "/api/v1/bots/acme-bot/start", cookie: owner, json: ["dry_run": false])
+            #expect(response.status == .badRequest)
+            #expect(response.errorCode == "validation_failed")
+            #expect(try await client.call(.post, "/api/v1/bots/acme-bot/stop", cookie: owner, json: [String: String]()).status == .ok)
+        }
+        #expect(await harness.runtime.state.launches == 0)
+    }
+}

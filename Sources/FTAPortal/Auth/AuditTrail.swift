@@ -26,6 +26,13 @@ public struct AuditTrail: Sendable {
     }
 
     public func record(_ entry: AuditEntry) async {
+        // Actors and targets can be what an anonymous caller typed (a username at login): no
+        // control character may reach the trail or the log, where it could forge lines.
+        var entry = entry
+        entry.actor = Self.printable(entry.actor)
+        entry.target = entry.target.map(Self.printable)
+        entry.detail = entry.detail.map(Self.printable)
+        entry.sourceIp = entry.sourceIp.map(Self.printable)
         do {
             try await database.record(entry)
         } catch {
@@ -36,5 +43,17 @@ public struct AuditTrail: Sendable {
             "action": "\(entry.action)", "actor": "\(entry.actor)", "target": "\(entry.target ?? "-")",
             "outcome": "\(entry.outcome.rawValue)", "ip": "\(entry.sourceIp ?? "-")",
         ])
+    }
+
+    /// `text` with every control or format character (newlines, escapes, bidi overrides)
+    /// replaced by `?`, at most 200 characters.
+    static func printable(_ text: String) -> String {
+        let scalars = text.unicodeScalars.prefix(200).map { scalar -> Character in
+            switch scalar.properties.generalCategory {
+            case .control, .format, .lineSeparator, .paragraphSeparator: "?"
+            default: Character(scalar)
+            }
+        }
+        return String(scalars)
     }
 }

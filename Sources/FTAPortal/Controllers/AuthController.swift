@@ -66,6 +66,7 @@ struct AuthController {
     }
 
     @Sendable func logout(_ request: Request, context: PortalContext) async throws -> Response {
+        try await request.requireNoInput(context: context)
         let principal = try context.requireUser()
         try await sessions.end(tokenHash: principal.sessionTokenHash)
         await audit.record(context, action: "auth.logout", target: principal.user.username, outcome: .success)

@@ -115,22 +115,26 @@ struct BotsController {
     }
 
     @Sendable func delete(_ request: Request, context: PortalContext) async throws -> Response {
+        try await request.requireNoInput(context: context)
         let bot = try await managedBot(context, action: "bot.delete")
         try await audited(context, "bot.delete", bot) { try await lifecycle.delete(bot.botID) }
         return Response(status: .noContent)
     }
 
     @Sendable func start(_ request: Request, context: PortalContext) async throws -> BotEnvelope {
+        try await request.requireNoInput(context: context)
         let bot = try await managedBot(context, action: "bot.start")
         return BotEnvelope(bot: BotView(try await audited(context, "bot.start", bot) { try await lifecycle.start(bot.botID) }))
     }
 
     @Sendable func stop(_ request: Request, context: PortalContext) async throws -> BotEnvelope {
+        try await request.requireNoInput(context: context)
         let bot = try await managedBot(context, action: "bot.stop")
         return BotEnvelope(bot: BotView(try await audited(context, "bot.stop", bot) { try await lifecycle.stop(bot.botID) }))
     }
 
     @Sendable func restart(_ request: Request, context: PortalContext) async throws -> BotEnvelope {
+        try await request.requireNoInput(context: context)
         let bot = try await managedBot(context, action: "bot.restart")
         return BotEnvelope(bot: BotView(try await audited(context, "bot.restart", bot) { try await lifecycle.restart(bot.botID) }))
     }
@@ -177,16 +181,19 @@ struct BotsController {
     }
 
     @Sendable func tradingStart(_ request: Request, context: PortalContext) async throws -> PassThrough {
+        try await request.requireNoInput(context: context)
         let bot = try await managedBot(context, action: "bot.trading_start")
         return PassThrough(value: try await audited(context, "bot.trading_start", bot) { try await bridge.call(bot, "/api/v1/start", method: "POST") })
     }
 
     @Sendable func tradingStop(_ request: Request, context: PortalContext) async throws -> PassThrough {
+        try await request.requireNoInput(context: context)
         let bot = try await managedBot(context, action: "bot.trading_stop")
         return PassThrough(value: try await audited(context, "bot.trading_stop", bot) { try await bridge.call(bot, "/api/v1/stop", method: "POST") })
     }
 
     @Sendable func forceExit(_ request: Request, context: PortalContext) async throws -> PassThrough {
+        try await request.requireNoInput(context: context)
         let bot = try await managedBot(context, action: "bot.force_exit")
         guard let raw = context.parameters.get("tradeId"), let tradeID = Int(raw), tradeID > 0 else { throw APIError.notFound("No such trade.") }
         return PassThrough(value: try await audited(context, "bot.force_exit", bot, detail: "trade \(tradeID)") {

@@ -2484,8 +2484,8 @@ enum OpenAPIDocument {
             "type": "object",
             "examples": [
               {
-                "id": "acme",
-                "name": "Acme Ltd",
+                "id": "northwind",
+                "name": "Northwind Traders",
                 "maxBots": 3
               }
             ],
@@ -2578,8 +2578,8 @@ enum OpenAPIDocument {
             "type": "object",
             "examples": [
               {
-                "id": "b1",
-                "clientId": "acme",
+                "id": "ema-1",
+                "clientId": "northwind",
                 "name": "My EMA bot",
                 "exchange": "binance",
                 "pairs": [

@@ -34,6 +34,24 @@ extension Request {
     }
 }
 
+extension Request {
+    /// For actions that take no input (start, stop, logout, ...): the body must be empty or `{}`,
+    /// so that a client believing it passed options learns it did not.
+    func requireNoInput(context: PortalContext) async throws {
+        let buffer: ByteBuffer
+        do { buffer = try await body.collect(upTo: context.maxUploadSize) } catch {
+            throw APIError(.contentTooLarge, "payload_too_large", "The request body is too large (64 KiB at most).")
+        }
+        guard buffer.readableBytes > 0 else { return }
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView))) as? [String: Any] else {
+            throw APIError.badRequest("The request body must be a JSON object.")
+        }
+        var errors = FieldErrors()
+        for key in object.keys.sorted() { errors.add(String(key.prefix(64)), "is not accepted: this action takes no input") }
+        try errors.throwIfAny()
+    }
+}
+
 enum StrictJSON {
     /// Fields that would change what a bot may do are refused with the reason, not just as unknown.
     static func messageForUnknownField(_ key: String) -> String {

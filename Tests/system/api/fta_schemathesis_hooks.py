@@ -13,7 +13,7 @@ SCHEMATHESIS_HOOKS. The test (test_api_schemathesis.py) configures them by envir
 - FTA_FUZZ_CLIENT: an existing client. Every other time, a valid generated `clientId` (path, or
   in a new bot, whose pairs are then quoted in its stake currency) becomes this client, so that
   users and bots are really created, listed, started, stopped and deleted, not only refused.
-- FTA_FUZZ_STATUS_LOG: a file where each answer is noted as `METHOD path status`.
+- FTA_FUZZ_STATUS_LOG: a file where each answer is noted (operation, status, request sent).
 - FTA_FUZZ_FORWARDED_FOR=1: each request says it comes from its own TEST-NET address through
   nginx (`X-Forwarded-For`, honoured from loopback peers), so login failures land on addresses
   nobody else uses instead of locking out 127.0.0.1 for the other test suites.
@@ -27,7 +27,7 @@ import zlib
 
 import schemathesis
 
-ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")
+ID = re.compile(r"[a-z0-9][a-z0-9-]{0,30}")  # used with fullmatch: "$" would allow a trailing newline
 
 
 def _set(name: str) -> set[str]:
@@ -64,7 +64,7 @@ def before_call(context, case, kwargs):
         if isinstance(bot, str) and bot in PROTECTED_BOTS:
             parameters["botId"] = "fuzz-protected-bot"
         client = parameters.get("clientId")
-        if FUZZ_CLIENT and isinstance(client, str) and ID.match(client) and _stable_bit(client):
+        if FUZZ_CLIENT and isinstance(client, str) and ID.fullmatch(client) and _stable_bit(client):
             parameters["clientId"] = FUZZ_CLIENT
 
     body = case.body if isinstance(case.body, dict) else None
@@ -76,7 +76,7 @@ def before_call(context, case, kwargs):
                 body["username"] = "fuzz-nobody"
         elif operation.path == "/bots" and FUZZ_CLIENT:
             client = body.get("clientId")
-            if isinstance(client, str) and ID.match(client) and _stable_bit(body.get("id")):
+            if isinstance(client, str) and ID.fullmatch(client) and _stable_bit(body.get("id")):
                 body["clientId"] = FUZZ_CLIENT
                 stake = body.get("stakeCurrency")
                 pairs = body.get("pairs")
@@ -98,7 +98,7 @@ STATUS_LOG = os.environ.get("FTA_FUZZ_STATUS_LOG")
 
 @schemathesis.hook
 def after_call(context, case, response):
-    """Appends `METHOD path status` per request, for the test's coverage summary."""
+    """Appends `METHOD /path/template status SENT-METHOD url` per request, for the test's coverage summary."""
     if STATUS_LOG:
         with open(STATUS_LOG, "a") as log:
             log.write(f"{case.operation.method.upper()} {case.operation.path} {response.status_code} {response.request.method} {response.request.url}\n")

@@ -35,7 +35,7 @@ from fta_api_support import Api
 
 HERE = pathlib.Path(__file__).resolve().parent
 # Cases per operation and phase: small, so that the whole file stays under ~3 minutes on 2 cores.
-MAX_EXAMPLES = int(os.environ.get("FTA_TEST_FUZZ_EXAMPLES", "20"))
+MAX_EXAMPLES = int(os.environ.get("FTA_TEST_FUZZ_EXAMPLES", "15"))
 SEED = os.environ.get("FTA_TEST_FUZZ_SEED", "20260101")
 RUN_TIMEOUT = 240
 
