@@ -1406,8 +1406,9 @@ step_9_bot_image() {
     fi
     if docker image inspect "$image" >/dev/null 2>&1; then info "$image is present"; return 0; fi
     local OFFLINE_REASON=""
-    if ((OFFLINE)); then OFFLINE_REASON="--offline: "; else changed "pull $image (about 1 GB; a few minutes)"; fi
-    if pull_image "$image" 1800; then info "pulled $image"; return 0; fi
+    # Only a pull that succeeds changes anything; a failed one is retried by the next run.
+    if ((OFFLINE)); then OFFLINE_REASON="--offline: "; else info "pull $image (about 1 GB; a few minutes)"; fi
+    if pull_image "$image" 1800; then changed "pulled $image"; return 0; fi
     warn "${OFFLINE_REASON}could not pull $image: no container registry is reachable from here (or the tag does not exist).
         The portal works, but bots cannot start until the image exists. Either:
           - make a registry reachable and re-run install.sh, or

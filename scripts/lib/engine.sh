@@ -30,6 +30,9 @@ start() {
     if [ -f "$PIDFILE" ] && ! kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then rm -f "$PIDFILE"; fi
     mkdir -p "$DATA_ROOT" "$SOCK_DIR/exec"
     echo "engine: starting a private dockerd at $SOCK (data-root $DATA_ROOT, log $LOG)"
+    # Its own (empty) daemon config: a host's /etc/docker/daemon.json (install.sh writes one)
+    # must not change the test engine, and would conflict with the flags below.
+    echo '{}' >"$SOCK_DIR/daemon.json"
     # --bip and address pools: keep the test engine's bridges out of the ranges a host engine
     # (if any) uses, and give room for many per-client networks.
     nohup dockerd \
@@ -37,6 +40,7 @@ start() {
         --data-root "$DATA_ROOT" \
         --exec-root "$SOCK_DIR/exec" \
         --pidfile "$PIDFILE" \
+        --config-file "$SOCK_DIR/daemon.json" \
         --bip 10.213.0.1/24 \
         --default-address-pool base=10.214.0.0/16,size=24 \
         --log-driver json-file \
