@@ -87,7 +87,10 @@ start() {
     echo "proxy: starting haproxy ($CFG) at $(url_for_bind "$BIND"), log $LOG"
     # -db: stay in the foreground of this background job, so $! is haproxy itself (setpriv and
     # nohup exec it) and its stdout log goes to $LOG.
-    nohup "${launcher[@]}" haproxy -db -f "$CFG" >>"$LOG" 2>&1 &
+    # A fresh log per start (the previous one is kept as .1): some sandboxed file systems do not
+    # honour O_APPEND for a long-running writer, which would then overwrite the old lines.
+    if [ -f "$LOG" ]; then mv -f "$LOG" "$LOG.1"; fi
+    nohup "${launcher[@]}" haproxy -db -f "$CFG" >"$LOG" 2>&1 &
     echo $! >"$PIDFILE"
     touch "$OWNED"
     for _ in $(seq 1 50); do

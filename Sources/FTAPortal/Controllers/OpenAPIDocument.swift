@@ -150,11 +150,11 @@ enum OpenAPIDocument {
               "403": {
                 "$ref": "#/components/responses/Forbidden"
               },
-              "415": {
-                "$ref": "#/components/responses/UnsupportedMediaType"
-              },
               "413": {
                 "$ref": "#/components/responses/PayloadTooLarge"
+              },
+              "415": {
+                "$ref": "#/components/responses/UnsupportedMediaType"
               },
               "429": {
                 "$ref": "#/components/responses/TooManyAttempts"
@@ -170,8 +170,8 @@ enum OpenAPIDocument {
               "auth"
             ],
             "requestBody": {
-              "required": true,
-              "description": "Nothing to say: send `{}` with `Content-Type: application/json` (the CSRF rule). The body is not read.",
+              "required": false,
+              "description": "Nothing to say: send `{}` (or no body) with `Content-Type: application/json` (the CSRF rule). Any field is refused with 400 `validation_failed`.",
               "content": {
                 "application/json": {
                   "schema": {
@@ -191,6 +191,9 @@ enum OpenAPIDocument {
                     }
                   }
                 }
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
               },
               "401": {
                 "$ref": "#/components/responses/Unauthenticated"
@@ -267,11 +270,11 @@ enum OpenAPIDocument {
               "403": {
                 "$ref": "#/components/responses/Forbidden"
               },
-              "415": {
-                "$ref": "#/components/responses/UnsupportedMediaType"
-              },
               "413": {
                 "$ref": "#/components/responses/PayloadTooLarge"
+              },
+              "415": {
+                "$ref": "#/components/responses/UnsupportedMediaType"
               }
             }
           }
@@ -398,14 +401,14 @@ enum OpenAPIDocument {
               "403": {
                 "$ref": "#/components/responses/Forbidden"
               },
-              "415": {
-                "$ref": "#/components/responses/UnsupportedMediaType"
-              },
               "409": {
                 "$ref": "#/components/responses/Conflict"
               },
               "413": {
                 "$ref": "#/components/responses/PayloadTooLarge"
+              },
+              "415": {
+                "$ref": "#/components/responses/UnsupportedMediaType"
               }
             }
           }
@@ -516,9 +519,6 @@ enum OpenAPIDocument {
               "403": {
                 "$ref": "#/components/responses/Forbidden"
               },
-              "415": {
-                "$ref": "#/components/responses/UnsupportedMediaType"
-              },
               "404": {
                 "$ref": "#/components/responses/NotFound"
               },
@@ -527,6 +527,9 @@ enum OpenAPIDocument {
               },
               "413": {
                 "$ref": "#/components/responses/PayloadTooLarge"
+              },
+              "415": {
+                "$ref": "#/components/responses/UnsupportedMediaType"
               }
             }
           }
@@ -583,9 +586,6 @@ enum OpenAPIDocument {
               "403": {
                 "$ref": "#/components/responses/Forbidden"
               },
-              "415": {
-                "$ref": "#/components/responses/UnsupportedMediaType"
-              },
               "404": {
                 "$ref": "#/components/responses/NotFound"
               },
@@ -594,6 +594,9 @@ enum OpenAPIDocument {
               },
               "413": {
                 "$ref": "#/components/responses/PayloadTooLarge"
+              },
+              "415": {
+                "$ref": "#/components/responses/UnsupportedMediaType"
               }
             }
           }
@@ -633,14 +636,14 @@ enum OpenAPIDocument {
               "403": {
                 "$ref": "#/components/responses/Forbidden"
               },
-              "415": {
-                "$ref": "#/components/responses/UnsupportedMediaType"
-              },
               "404": {
                 "$ref": "#/components/responses/NotFound"
               },
               "413": {
                 "$ref": "#/components/responses/PayloadTooLarge"
+              },
+              "415": {
+                "$ref": "#/components/responses/UnsupportedMediaType"
               }
             }
           }
@@ -816,14 +819,14 @@ enum OpenAPIDocument {
               "403": {
                 "$ref": "#/components/responses/Forbidden"
               },
-              "415": {
-                "$ref": "#/components/responses/UnsupportedMediaType"
-              },
               "409": {
                 "$ref": "#/components/responses/Conflict"
               },
               "413": {
                 "$ref": "#/components/responses/PayloadTooLarge"
+              },
+              "415": {
+                "$ref": "#/components/responses/UnsupportedMediaType"
               },
               "500": {
                 "$ref": "#/components/responses/Internal"
@@ -881,8 +884,8 @@ enum OpenAPIDocument {
               "bots"
             ],
             "requestBody": {
-              "required": true,
-              "description": "Nothing to say: send `{}` with `Content-Type: application/json` (the CSRF rule). The body is not read.",
+              "required": false,
+              "description": "Nothing to say: send `{}` (or no body) with `Content-Type: application/json` (the CSRF rule). Any field is refused with 400 `validation_failed`.",
               "content": {
                 "application/json": {
                   "schema": {
@@ -895,20 +898,23 @@ enum OpenAPIDocument {
               "204": {
                 "description": "Deleted: container, volume and, with the client's last bot, its network."
               },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
               "401": {
                 "$ref": "#/components/responses/Unauthenticated"
               },
               "403": {
                 "$ref": "#/components/responses/Forbidden"
               },
-              "415": {
-                "$ref": "#/components/responses/UnsupportedMediaType"
-              },
               "404": {
                 "$ref": "#/components/responses/NotFound"
               },
               "409": {
                 "$ref": "#/components/responses/Conflict"
+              },
+              "415": {
+                "$ref": "#/components/responses/UnsupportedMediaType"
               },
               "500": {
                 "$ref": "#/components/responses/Internal"
@@ -933,8 +939,8 @@ enum OpenAPIDocument {
             ],
             "description": "409 when the bot's state does not allow it (e.g. quarantined) or, on start, when the memory budget is exhausted.",
             "requestBody": {
-              "required": true,
-              "description": "Nothing to say: send `{}` with `Content-Type: application/json` (the CSRF rule). The body is not read.",
+              "required": false,
+              "description": "Nothing to say: send `{}` (or no body) with `Content-Type: application/json` (the CSRF rule). Any field is refused with 400 `validation_failed`.",
               "content": {
                 "application/json": {
                   "schema": {
@@ -963,20 +969,23 @@ enum OpenAPIDocument {
                   }
                 }
               },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
               "401": {
                 "$ref": "#/components/responses/Unauthenticated"
               },
               "403": {
                 "$ref": "#/components/responses/Forbidden"
               },
-              "415": {
-                "$ref": "#/components/responses/UnsupportedMediaType"
-              },
               "404": {
                 "$ref": "#/components/responses/NotFound"
               },
               "409": {
                 "$ref": "#/components/responses/Conflict"
+              },
+              "415": {
+                "$ref": "#/components/responses/UnsupportedMediaType"
               },
               "500": {
                 "$ref": "#/components/responses/Internal"
@@ -1001,8 +1010,8 @@ enum OpenAPIDocument {
             ],
             "description": "Stopping a stopped bot is not an error.",
             "requestBody": {
-              "required": true,
-              "description": "Nothing to say: send `{}` with `Content-Type: application/json` (the CSRF rule). The body is not read.",
+              "required": false,
+              "description": "Nothing to say: send `{}` (or no body) with `Content-Type: application/json` (the CSRF rule). Any field is refused with 400 `validation_failed`.",
               "content": {
                 "application/json": {
                   "schema": {
@@ -1031,20 +1040,23 @@ enum OpenAPIDocument {
                   }
                 }
               },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
               "401": {
                 "$ref": "#/components/responses/Unauthenticated"
               },
               "403": {
                 "$ref": "#/components/responses/Forbidden"
               },
-              "415": {
-                "$ref": "#/components/responses/UnsupportedMediaType"
-              },
               "404": {
                 "$ref": "#/components/responses/NotFound"
               },
               "409": {
                 "$ref": "#/components/responses/Conflict"
+              },
+              "415": {
+                "$ref": "#/components/responses/UnsupportedMediaType"
               },
               "500": {
                 "$ref": "#/components/responses/Internal"
@@ -1069,8 +1081,8 @@ enum OpenAPIDocument {
             ],
             "description": "409 when the bot's state does not allow it (e.g. quarantined) or, on start, when the memory budget is exhausted.",
             "requestBody": {
-              "required": true,
-              "description": "Nothing to say: send `{}` with `Content-Type: application/json` (the CSRF rule). The body is not read.",
+              "required": false,
+              "description": "Nothing to say: send `{}` (or no body) with `Content-Type: application/json` (the CSRF rule). Any field is refused with 400 `validation_failed`.",
               "content": {
                 "application/json": {
                   "schema": {
@@ -1099,20 +1111,23 @@ enum OpenAPIDocument {
                   }
                 }
               },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
               "401": {
                 "$ref": "#/components/responses/Unauthenticated"
               },
               "403": {
                 "$ref": "#/components/responses/Forbidden"
               },
-              "415": {
-                "$ref": "#/components/responses/UnsupportedMediaType"
-              },
               "404": {
                 "$ref": "#/components/responses/NotFound"
               },
               "409": {
                 "$ref": "#/components/responses/Conflict"
+              },
+              "415": {
+                "$ref": "#/components/responses/UnsupportedMediaType"
               },
               "500": {
                 "$ref": "#/components/responses/Internal"
@@ -1364,8 +1379,8 @@ enum OpenAPIDocument {
               "trading"
             ],
             "requestBody": {
-              "required": true,
-              "description": "Nothing to say: send `{}` with `Content-Type: application/json` (the CSRF rule). The body is not read.",
+              "required": false,
+              "description": "Nothing to say: send `{}` (or no body) with `Content-Type: application/json` (the CSRF rule). Any field is refused with 400 `validation_failed`.",
               "content": {
                 "application/json": {
                   "schema": {
@@ -1385,20 +1400,23 @@ enum OpenAPIDocument {
                   }
                 }
               },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
               "401": {
                 "$ref": "#/components/responses/Unauthenticated"
               },
               "403": {
                 "$ref": "#/components/responses/Forbidden"
               },
-              "415": {
-                "$ref": "#/components/responses/UnsupportedMediaType"
-              },
               "404": {
                 "$ref": "#/components/responses/NotFound"
               },
               "409": {
                 "$ref": "#/components/responses/Conflict"
+              },
+              "415": {
+                "$ref": "#/components/responses/UnsupportedMediaType"
               },
               "500": {
                 "$ref": "#/components/responses/Internal"
@@ -1428,8 +1446,8 @@ enum OpenAPIDocument {
               "trading"
             ],
             "requestBody": {
-              "required": true,
-              "description": "Nothing to say: send `{}` with `Content-Type: application/json` (the CSRF rule). The body is not read.",
+              "required": false,
+              "description": "Nothing to say: send `{}` (or no body) with `Content-Type: application/json` (the CSRF rule). Any field is refused with 400 `validation_failed`.",
               "content": {
                 "application/json": {
                   "schema": {
@@ -1449,20 +1467,23 @@ enum OpenAPIDocument {
                   }
                 }
               },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
               "401": {
                 "$ref": "#/components/responses/Unauthenticated"
               },
               "403": {
                 "$ref": "#/components/responses/Forbidden"
               },
-              "415": {
-                "$ref": "#/components/responses/UnsupportedMediaType"
-              },
               "404": {
                 "$ref": "#/components/responses/NotFound"
               },
               "409": {
                 "$ref": "#/components/responses/Conflict"
+              },
+              "415": {
+                "$ref": "#/components/responses/UnsupportedMediaType"
               },
               "500": {
                 "$ref": "#/components/responses/Internal"
@@ -1495,8 +1516,8 @@ enum OpenAPIDocument {
               "trading"
             ],
             "requestBody": {
-              "required": true,
-              "description": "Nothing to say: send `{}` with `Content-Type: application/json` (the CSRF rule). The body is not read.",
+              "required": false,
+              "description": "Nothing to say: send `{}` (or no body) with `Content-Type: application/json` (the CSRF rule). Any field is refused with 400 `validation_failed`.",
               "content": {
                 "application/json": {
                   "schema": {
@@ -1516,20 +1537,23 @@ enum OpenAPIDocument {
                   }
                 }
               },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
               "401": {
                 "$ref": "#/components/responses/Unauthenticated"
               },
               "403": {
                 "$ref": "#/components/responses/Forbidden"
               },
-              "415": {
-                "$ref": "#/components/responses/UnsupportedMediaType"
-              },
               "404": {
                 "$ref": "#/components/responses/NotFound"
               },
               "409": {
                 "$ref": "#/components/responses/Conflict"
+              },
+              "415": {
+                "$ref": "#/components/responses/UnsupportedMediaType"
               },
               "500": {
                 "$ref": "#/components/responses/Internal"
