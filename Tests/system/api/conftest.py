@@ -21,33 +21,7 @@ from fta_api_support import Api  # noqa: E402
 CI = os.environ.get("CI") == "true"
 
 
-def missing(reason: str):
-    if CI:
-        pytest.fail(f"{reason} (CI=true: a missing component is a failure)", pytrace=False)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def portal_url() -> str:
-    url = os.environ.get("FTA_TEST_PORTAL_URL", "").rstrip("/")
-    if not url:
-        missing("FTA_TEST_PORTAL_URL is not set")
-    try:
-        urllib.request.urlopen(url + "/api/v1/health", timeout=10).close()
-    except urllib.error.HTTPError:
-        pass  # it answered
-    except Exception as error:  # noqa: BLE001
-        missing(f"the portal at {url} is not reachable: {error}")
-    return url
-
-
-@pytest.fixture(scope="session")
-def admin_credentials() -> tuple[str, str]:
-    user = os.environ.get("FTA_TEST_ADMIN_USER")
-    password = os.environ.get("FTA_TEST_ADMIN_PASSWORD")
-    if not user or not password:
-        missing("FTA_TEST_ADMIN_USER / FTA_TEST_ADMIN_PASSWORD are not set")
-    return user, password
+from fta_system_support import missing  # noqa: E402
 
 
 @pytest.fixture(scope="session")

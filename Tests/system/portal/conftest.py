@@ -5,18 +5,16 @@ import subprocess
 import urllib.request
 
 import pytest
+from fta_system_support import missing
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-CI = os.environ.get("CI") == "true"
 
 
 def need(value, what):
-    """A missing component fails under CI and skips elsewhere."""
-    if value:
-        return value
-    if CI:
-        pytest.fail(f"{what} is missing (scripts/test provides it)")
-    pytest.skip(f"{what} is missing")
+    """The value, or a failure under CI (a skip elsewhere) naming what is missing."""
+    if not value:
+        missing(f"{what} is missing (scripts/test provides it)")
+    return value
 
 
 @pytest.fixture(scope="session")
