@@ -1,4 +1,6 @@
 """The CLI refuses bad input with a clear message and creates nothing."""
+import secrets
+
 from fta_portal_support import login, request, run, portal_env
 
 
@@ -18,7 +20,8 @@ def test_admin_create_reads_the_password_from_stdin_and_enforces_the_policy(port
     env = portal_env(portal)
     weak = run([binary, "admin", "create", "--username", "weakadmin", "--password-stdin"], env=env, stdin="carter\n")
     assert weak.returncode != 0 and "password" in weak.stderr
-    strong = run([binary, "admin", "create", "--username", "cliadmin", "--password-stdin"], env=env, stdin="a long cli passphrase\n")
+    username = "cliadmin" + secrets.token_hex(3)
+    strong = run([binary, "admin", "create", "--username", username, "--password-stdin"], env=env, stdin="a long cli passphrase\n")
     assert strong.returncode == 0, strong.stderr
     assert "a long cli passphrase" not in strong.stdout + strong.stderr
-    login(portal, "cliadmin", "a long cli passphrase")
+    login(portal, username, "a long cli passphrase")

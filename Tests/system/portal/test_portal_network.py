@@ -1,4 +1,5 @@
 """fta serve binds loopback only; X-Forwarded-For is trusted only from 127.0.0.1 (nginx)."""
+import secrets
 import subprocess
 
 from fta_portal_support import login, request, run, portal_env
@@ -32,12 +33,13 @@ def audit_ips(portal, cookie, actor):
 
 
 def test_forwarded_for_is_trusted_from_nginx_only(portal):
+    one, two = "xff-one-" + secrets.token_hex(3), "xff-two-" + secrets.token_hex(3)
     # From 127.0.0.1 (where nginx connects from), the header names the user's address.
-    request(portal["url"] + "/api/v1/auth/login", "POST", {"username": "xff-one", "password": "not the password 1"},
+    request(portal["url"] + "/api/v1/auth/login", "POST", {"username": one, "password": "not the password 1"},
             headers={"X-Forwarded-For": "203.0.113.7"})
     # From any other address, it is ignored: a forged header cannot dodge the per-IP limit.
-    request(portal["url"] + "/api/v1/auth/login", "POST", {"username": "xff-two", "password": "not the password 2"},
+    request(portal["url"] + "/api/v1/auth/login", "POST", {"username": two, "password": "not the password 2"},
             headers={"X-Forwarded-For": "203.0.113.8"}, source="127.0.0.2")
     admin = login(portal)
-    assert audit_ips(portal, admin, "xff-one") == ["203.0.113.7"]
-    assert audit_ips(portal, admin, "xff-two") == ["127.0.0.2"]
+    assert audit_ips(portal, admin, one) == ["203.0.113.7"]
+    assert audit_ips(portal, admin, two) == ["127.0.0.2"]
