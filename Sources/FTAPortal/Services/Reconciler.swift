@@ -62,12 +62,12 @@ public struct Reconciler: Sendable {
         for container in containers where container.botLabel.flatMap({ known[$0] }) == nil || container.name != "fta-bot-\(container.botLabel ?? "")" {
             report.orphanContainers.append(container.name)
             if let client = container.clientLabel, !clients.contains(client) { continue }
-            if container.running, let id = container.name.hasPrefix("fta-bot-") ? BotID(String(container.name.dropFirst(8))) : nil {
-                do {
-                    try await runtime.stop(bot: id)
-                    report.stopped.append(container.name)
-                } catch { report.errors.append("\(container.name): \(error)") }
-            }
+            // Stopped once, it is only reported: the audit trail gets one entry, not one per pass.
+            guard container.running, let id = container.name.hasPrefix("fta-bot-") ? BotID(String(container.name.dropFirst(8))) : nil else { continue }
+            do {
+                try await runtime.stop(bot: id)
+                report.stopped.append(container.name)
+            } catch { report.errors.append("\(container.name): \(error)") }
             await audit.record(AuditEntry(actor: "reconciler", clientId: container.clientLabel, action: "reconcile.orphan_container",
                                           target: container.name, outcome: .denied, detail: "labels point to no known bot; stopped"))
         }
