@@ -40,6 +40,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
     public static func badRequest(_ message: String) -> APIError { APIError(.badRequest, "bad_request", message) }
     public static func conflict(_ message: String) -> APIError { APIError(.conflict, "conflict", message) }
+    public static let payloadTooLarge = APIError(.contentTooLarge, "payload_too_large", "The request body is too large (64 KiB at most).")
     public static let internalError = APIError(.internalServerError, "internal", "Something went wrong on the server. The operator can find details in the server log.")
     public static let dockerUnavailable = APIError(.serviceUnavailable, "docker_unavailable", "The container engine is not reachable right now. Try again in a moment.")
 }

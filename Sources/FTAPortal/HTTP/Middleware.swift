@@ -48,7 +48,7 @@ struct ResponseHardeningMiddleware: RouterMiddleware {
                     return Response(status: .notFound, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: page)))
                 }
                 apiError = .notFound("No such page or endpoint.")
-            case .contentTooLarge: apiError = APIError(.contentTooLarge, "payload_too_large", "The request body is too large (64 KiB at most).")
+            case .contentTooLarge: apiError = .payloadTooLarge
             case .methodNotAllowed: apiError = APIError(.methodNotAllowed, "method_not_allowed", "This method is not allowed here.")
             case .badRequest: apiError = .badRequest("The request is malformed.")
             case .unauthorized: apiError = .unauthenticated

@@ -11,14 +11,7 @@ extension Request {
     /// Decodes a JSON object strictly: the body must fit the upload limit, be a JSON object,
     /// name only known fields, and have the right types. Failures are field-level 400s.
     func decodeStrict<T: StrictInput>(_ type: T.Type, context: PortalContext) async throws -> T {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await body.collect(upTo: context.maxUploadSize)
-        } catch {
-            throw APIError(.contentTooLarge, "payload_too_large", "The request body is too large (64 KiB at most).")
-        }
-        let data = Data(buffer.readableBytesView)
-        guard let object = (try? JSONSerialization.jsonObject(with: data, options: [])) as? [String: Any] else {
+        guard let (data, object) = try await jsonObjectBody(context: context) else {
             throw APIError.badRequest("The request body must be a JSON object.")
         }
         var errors = FieldErrors()
@@ -32,23 +25,27 @@ extension Request {
             throw APIError.validation(StrictJSON.fieldErrors(from: error))
         }
     }
-}
 
-extension Request {
     /// For actions that take no input (start, stop, logout, ...): the body must be empty or `{}`,
     /// so that a client believing it passed options learns it did not.
     func requireNoInput(context: PortalContext) async throws {
-        let buffer: ByteBuffer
-        do { buffer = try await body.collect(upTo: context.maxUploadSize) } catch {
-            throw APIError(.contentTooLarge, "payload_too_large", "The request body is too large (64 KiB at most).")
-        }
-        guard buffer.readableBytes > 0 else { return }
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView))) as? [String: Any] else {
-            throw APIError.badRequest("The request body must be a JSON object.")
-        }
+        guard let (_, object) = try await jsonObjectBody(context: context) else { return }
         var errors = FieldErrors()
         for key in object.keys.sorted() { errors.add(String(key.prefix(64)), "is not accepted: this action takes no input") }
         try errors.throwIfAny()
+    }
+
+    /// The body within the upload limit and its top-level JSON object; nil for an empty body.
+    /// A body that is not a JSON object is a 400.
+    private func jsonObjectBody(context: PortalContext) async throws -> (Data, [String: Any])? {
+        let buffer: ByteBuffer
+        do { buffer = try await body.collect(upTo: context.maxUploadSize) } catch { throw APIError.payloadTooLarge }
+        guard buffer.readableBytes > 0 else { return nil }
+        let data = Data(buffer.readableBytesView)
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw APIError.badRequest("The request body must be a JSON object.")
+        }
+        return (data, object)
     }
 }
 
