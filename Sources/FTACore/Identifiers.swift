@@ -17,55 +17,51 @@ public enum Identifier {
     public static let rule = "must be 1 to 31 characters of lowercase letters, digits and '-', starting with a letter or digit"
 }
 
-/// A validated client id.
-public struct ClientID: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
-    public let rawValue: String
+/// An id that follows `Identifier`'s rule: validated at construction, compared, printed and
+/// coded as its raw string.
+public protocol ValidatedIdentifier: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
+    var rawValue: String { get }
+    init(validated raw: String)
+}
+
+extension ValidatedIdentifier {
     public init?(_ raw: String) {
         guard Identifier.isValid(raw) else { return nil }
-        rawValue = raw
+        self.init(validated: raw)
     }
+
     public var description: String { rawValue }
-    /// The client's Docker network: `fta-client-<clientId>`.
-    public var networkName: String { "fta-client-\(rawValue)" }
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 
     public init(from decoder: any Decoder) throws {
         let raw = try decoder.singleValueContainer().decode(String.self)
-        guard let id = ClientID(raw) else {
+        guard let id = Self(raw) else {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: Identifier.rule))
         }
         self = id
     }
+
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
         try c.encode(rawValue)
     }
 }
 
-/// A validated bot id.
-public struct BotID: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
+/// A validated client id.
+public struct ClientID: ValidatedIdentifier {
     public let rawValue: String
-    public init?(_ raw: String) {
-        guard Identifier.isValid(raw) else { return nil }
-        rawValue = raw
-    }
-    public var description: String { rawValue }
+    public init(validated raw: String) { rawValue = raw }
+    /// The client's Docker network: `fta-client-<clientId>`.
+    public var networkName: String { "fta-client-\(rawValue)" }
+}
+
+/// A validated bot id.
+public struct BotID: ValidatedIdentifier {
+    public let rawValue: String
+    public init(validated raw: String) { rawValue = raw }
     /// The bot's container and volume share this name: `fta-bot-<botId>`.
     public var containerName: String { "fta-bot-\(rawValue)" }
     public var volumeName: String { "fta-bot-\(rawValue)" }
-    public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        let raw = try decoder.singleValueContainer().decode(String.self)
-        guard let id = BotID(raw) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: Identifier.rule))
-        }
-        self = id
-    }
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(rawValue)
-    }
 }
 
 /// Docker labels fta puts on every object it creates, and reads back.
