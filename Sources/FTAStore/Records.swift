@@ -5,20 +5,18 @@ import GRDB
 /// A client of the operator: a tenant whose users and bots are kept apart from every other's.
 public struct ClientRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "clients"
-    public var id: String
+    public var id: ClientID
     public var name: String
     /// Overrides the server's default per-client bot quota when set.
     public var maxBots: Int?
     public var createdAt: Date
 
     public init(id: ClientID, name: String, maxBots: Int? = nil, createdAt: Date = Date()) {
-        self.id = id.rawValue
+        self.id = id
         self.name = name
         self.maxBots = maxBots
         self.createdAt = createdAt
     }
-
-    public var clientID: ClientID { ClientID(id)! }
 }
 
 /// A person who signs in: the operator's admins, and client users (owner or viewer).
@@ -29,7 +27,7 @@ public struct UserRecord: Codable, Sendable, Equatable, FetchableRecord, Mutable
     /// bcrypt hash; never leaves the store except to be verified.
     public var passwordHash: String
     public var role: Role
-    public var clientId: String?
+    public var clientId: ClientID?
     public var disabled: Bool
     public var createdAt: Date
     public var passwordChangedAt: Date
@@ -38,7 +36,7 @@ public struct UserRecord: Codable, Sendable, Equatable, FetchableRecord, Mutable
         self.username = username
         self.passwordHash = passwordHash
         self.role = role
-        self.clientId = clientId?.rawValue
+        self.clientId = clientId
         self.disabled = false
         self.createdAt = now
         self.passwordChangedAt = now
@@ -72,8 +70,8 @@ public struct SessionRecord: Codable, Sendable, Equatable, FetchableRecord, Pers
 /// A bot: its settings, the state it is in and the state its owner wants.
 public struct BotRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "bots"
-    public var id: String
-    public var clientId: String
+    public var id: BotID
+    public var clientId: ClientID
     public var name: String
     public var exchange: String
     /// JSON array of pairs.
@@ -84,7 +82,7 @@ public struct BotRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
     public var maxOpenTrades: Int
     public var timeframe: String
     public var strategy: String
-    public var size: String
+    public var size: BotSize
     public var state: BotState
     public var desiredState: DesiredState
     public var lastError: String?
@@ -93,8 +91,8 @@ public struct BotRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
     public var startedAt: Date?
 
     public init(id: BotID, clientID: ClientID, settings: BotSettings, desiredState: DesiredState, now: Date = Date()) {
-        self.id = id.rawValue
-        self.clientId = clientID.rawValue
+        self.id = id
+        self.clientId = clientID
         self.name = settings.name
         self.exchange = settings.exchange
         self.pairs = String(decoding: try! JSONEncoder().encode(settings.pairs), as: UTF8.self)
@@ -104,24 +102,21 @@ public struct BotRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
         self.maxOpenTrades = settings.maxOpenTrades
         self.timeframe = settings.timeframe
         self.strategy = settings.strategy.rawValue
-        self.size = settings.size.rawValue
+        self.size = settings.size
         self.state = .created
         self.desiredState = desiredState
         self.createdAt = now
         self.updatedAt = now
     }
 
-    public var botID: BotID { BotID(id)! }
-    public var clientID: ClientID { ClientID(clientId)! }
     public var pairList: [String] { (try? JSONDecoder().decode([String].self, from: Data(pairs.utf8))) ?? [] }
-    public var botSize: BotSize { BotSize(rawValue: size) ?? .small }
 
     /// The settings as validated at creation. Rows are only written from validated settings,
     /// so this re-validation never fails short of a hand-edited database.
     public func settings(allowTestStrategies: Bool = true) throws(FieldErrors) -> BotSettings {
         try BotDraft(
             name: name, exchange: exchange, pairs: pairList, stakeCurrency: stakeCurrency, stakeAmount: stakeAmount,
-            dryRunWallet: dryRunWallet, maxOpenTrades: maxOpenTrades, timeframe: timeframe, strategy: strategy, size: size
+            dryRunWallet: dryRunWallet, maxOpenTrades: maxOpenTrades, timeframe: timeframe, strategy: strategy, size: size.rawValue
         ).validated(allowTestStrategies: allowTestStrategies)
     }
 }
@@ -129,12 +124,12 @@ public struct BotRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
 /// A bot's API credentials, sealed with AES-GCM (see `SecretBox`).
 public struct BotSecretRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "botSecrets"
-    public var botId: String
+    public var botId: BotID
     public var sealed: Data
     public var createdAt: Date
 
     public init(botId: BotID, sealed: Data, createdAt: Date = Date()) {
-        self.botId = botId.rawValue
+        self.botId = botId
         self.sealed = sealed
         self.createdAt = createdAt
     }

@@ -108,7 +108,7 @@ struct AccessMatrixTests {
             #expect(try await client.call(.delete, "/api/v1/bots/o1", cookie: other).status == .notFound)
             #expect(try await client.call(.delete, "/api/v1/bots/o1", cookie: owner).status == .noContent)
             #expect(try await client.call(.delete, "/api/v1/bots/a1", cookie: admin).status == .noContent)
-            let remaining = try await harness.database.bots().map(\.id)
+            let remaining = try await harness.database.bots().map(\.id.rawValue)
             #expect(remaining == ["acme-bot"])
             // ?client= is for admins; an owner's list stays their own.
             let listed = try await client.call(.get, "/api/v1/bots?client=globex", cookie: owner)

@@ -32,7 +32,7 @@ struct DockerFixture {
     /// Removes everything this fixture may have left behind, directly on the engine.
     func cleanUp() async {
         if let bots = try? await services.database.bots() {
-            for bot in bots { try? await services.lifecycle.delete(bot.botID) }
+            for bot in bots { try? await services.lifecycle.delete(bot.id) }
         }
         let names = try? TestEnvironment.docker(["ps", "-aq", "--filter", "name=\(suffix)"]).output
         for id in (names ?? "").split(separator: "\n") { _ = try? TestEnvironment.docker(["rm", "-f", String(id)]) }
@@ -69,7 +69,7 @@ struct BotsOnDockerTests {
             #expect(botA.state == .running && botB.state == .running)
 
             for (bot, client) in [(botA, acme), (botB, globex)] {
-                let container = try inspect(bot.botID.containerName)
+                let container = try inspect(bot.id.containerName)
                 let config = try #require(container["Config"] as? [String: Any])
                 let host = try #require(container["HostConfig"] as? [String: Any])
                 #expect(config["User"] as? String == "1000:1000")
@@ -88,52 +88,52 @@ struct BotsOnDockerTests {
                 #expect((host["PortBindings"] as? [String: Any] ?? [:]).isEmpty)
                 #expect(host["PublishAllPorts"] as? Bool == false)
                 #expect((host["Binds"] as? [String] ?? []).isEmpty)
-                #expect(host["NetworkMode"] as? String == client.clientID.networkName)
+                #expect(host["NetworkMode"] as? String == client.id.networkName)
                 #expect((host["LogConfig"] as? [String: Any])?["Type"] as? String == "json-file")
                 #expect(((host["LogConfig"] as? [String: Any])?["Config"] as? [String: String])?["max-size"] == "10m")
                 let restart = try #require(host["RestartPolicy"] as? [String: Any])
                 #expect(restart["Name"] as? String == "on-failure" && restart["MaximumRetryCount"] as? Int == 5)
                 let labels = try #require(config["Labels"] as? [String: String])
-                #expect(labels["fta.managed"] == "true" && labels["fta.client"] == client.id && labels["fta.bot"] == bot.id)
+                #expect(labels["fta.managed"] == "true" && labels["fta.client"] == client.id.rawValue && labels["fta.bot"] == bot.id.rawValue)
                 #expect((config["Healthcheck"] as? [String: Any])?["Test"] != nil)
                 let mounts = try #require(container["Mounts"] as? [[String: Any]])
-                #expect(mounts.count == 1 && mounts[0]["Type"] as? String == "volume" && mounts[0]["Name"] as? String == bot.botID.volumeName
+                #expect(mounts.count == 1 && mounts[0]["Type"] as? String == "volume" && mounts[0]["Name"] as? String == bot.id.volumeName
                         && mounts[0]["Destination"] as? String == "/freqtrade/user_data")
                 let networks = try #require((container["NetworkSettings"] as? [String: Any])?["Networks"] as? [String: Any])
-                #expect(Array(networks.keys) == [client.clientID.networkName])
+                #expect(Array(networks.keys) == [client.id.networkName])
                 let ports = (container["NetworkSettings"] as? [String: Any])?["Ports"] as? [String: Any] ?? [:]
                 #expect(ports.values.allSatisfy { $0 is NSNull })
                 // The network: bridge, inter-container traffic off, labelled.
-                let network = try inspect(client.clientID.networkName)
+                let network = try inspect(client.id.networkName)
                 #expect(network["Driver"] as? String == "bridge")
                 #expect((network["Options"] as? [String: String])?["com.docker.network.bridge.enable_icc"] == "false")
                 // The command carries --dry-run and the secrets are not in it.
                 let command = (config["Cmd"] as? [String] ?? []).joined(separator: " ")
                 #expect(command.contains("--dry-run"))
-                let secrets = try await fixture.services.lifecycle.secrets(of: bot.botID)
+                let secrets = try await fixture.services.lifecycle.secrets(of: bot.id)
                 #expect(!command.contains(secrets.apiPassword))
             }
-            let statusA = try #require(try await fixture.services.runtime.status(bot: botA.botID, client: acme.clientID, size: .small))
+            let statusA = try #require(try await fixture.services.runtime.status(bot: botA.id, client: acme.id, size: .small))
             #expect(statusA.deviations.isEmpty, "\(statusA.deviations)")
 
             // Isolation. The portal's side (the host) reaches each bot's API: the control.
             let ipA = try #require(statusA.ipAddress)
-            let ipB = try #require(try await fixture.services.runtime.status(bot: botB.botID, client: globex.clientID, size: .small)?.ipAddress)
+            let ipB = try #require(try await fixture.services.runtime.status(bot: botB.id, client: globex.id, size: .small)?.ipAddress)
             try await waitForPing(ip: ipB)
             // From bot A, bot B (another client's network) is unreachable.
-            let probe = try TestEnvironment.docker(["exec", botA.botID.containerName, "timeout", "3", "wget", "-q", "-O-", "http://\(ipB):8080/api/v1/ping"])
+            let probe = try TestEnvironment.docker(["exec", botA.id.containerName, "timeout", "3", "wget", "-q", "-O-", "http://\(ipB):8080/api/v1/ping"])
             #expect(probe.status != 0 && !probe.output.contains("pong"))
             // Two bots of the same client cannot reach each other either (inter-container traffic off).
             let sibling = try await fixture.bot("bc", of: acme)
             try await waitForPing(ip: ipA)
-            let siblingProbe = try TestEnvironment.docker(["exec", sibling.botID.containerName, "timeout", "3", "wget", "-q", "-O-", "http://\(ipA):8080/api/v1/ping"])
+            let siblingProbe = try TestEnvironment.docker(["exec", sibling.id.containerName, "timeout", "3", "wget", "-q", "-O-", "http://\(ipA):8080/api/v1/ping"])
             #expect(siblingProbe.status != 0 && !siblingProbe.output.contains("pong"))
             // And a bot has no path to the socket proxy: no socket mounted, no Docker port on its gateway.
-            let proxySocket = try TestEnvironment.docker(["exec", botA.botID.containerName, "ls", "/run/fta-test/proxy/docker.sock", "/var/run/docker.sock"])
+            let proxySocket = try TestEnvironment.docker(["exec", botA.id.containerName, "ls", "/run/fta-test/proxy/docker.sock", "/var/run/docker.sock"])
             #expect(proxySocket.status != 0)
-            let gateway = try #require(((try inspect(acme.clientID.networkName))["IPAM"] as? [String: Any]).flatMap { ($0["Config"] as? [[String: Any]])?.first?["Gateway"] as? String })
+            let gateway = try #require(((try inspect(acme.id.networkName))["IPAM"] as? [String: Any]).flatMap { ($0["Config"] as? [[String: Any]])?.first?["Gateway"] as? String })
             for port in ["2375", "2376", "23750"] {
-                let tcp = try TestEnvironment.docker(["exec", botA.botID.containerName, "timeout", "3", "wget", "-q", "-O-", "http://\(gateway):\(port)/_ping"])
+                let tcp = try TestEnvironment.docker(["exec", botA.id.containerName, "timeout", "3", "wget", "-q", "-O-", "http://\(gateway):\(port)/_ping"])
                 #expect(!tcp.output.contains("OK"))
             }
         }
@@ -155,19 +155,19 @@ struct BotsOnDockerTests {
             let client = try await fixture.client("l")
             let first = try await fixture.bot("l1", of: client), second = try await fixture.bot("l2", of: client, start: false)
             let lifecycle = fixture.services.lifecycle
-            #expect(try await lifecycle.stop(first.botID).state == .stopped)
-            #expect(try inspect(first.botID.containerName)["State"].flatMap { ($0 as? [String: Any])?["Running"] as? Bool } == false)
-            #expect(try await lifecycle.stop(first.botID).state == .stopped)  // idempotent
-            #expect(try await lifecycle.start(first.botID).state == .running)
-            #expect(try await lifecycle.restart(first.botID).state == .running)
-            #expect(try await lifecycle.logs(first.botID, tail: 50).count >= 0)
+            #expect(try await lifecycle.stop(first.id).state == .stopped)
+            #expect(try inspect(first.id.containerName)["State"].flatMap { ($0 as? [String: Any])?["Running"] as? Bool } == false)
+            #expect(try await lifecycle.stop(first.id).state == .stopped)  // idempotent
+            #expect(try await lifecycle.start(first.id).state == .running)
+            #expect(try await lifecycle.restart(first.id).state == .running)
+            #expect(try await lifecycle.logs(first.id, tail: 50).count >= 0)
 
-            try await lifecycle.delete(first.botID)
-            #expect(try TestEnvironment.docker(["inspect", first.botID.containerName]).status != 0)
-            #expect(try TestEnvironment.docker(["volume", "inspect", first.botID.volumeName]).status != 0)
-            #expect(try TestEnvironment.docker(["network", "inspect", client.clientID.networkName]).status == 0)  // l2 still there
-            try await lifecycle.delete(second.botID)
-            #expect(try TestEnvironment.docker(["network", "inspect", client.clientID.networkName]).status != 0)
+            try await lifecycle.delete(first.id)
+            #expect(try TestEnvironment.docker(["inspect", first.id.containerName]).status != 0)
+            #expect(try TestEnvironment.docker(["volume", "inspect", first.id.volumeName]).status != 0)
+            #expect(try TestEnvironment.docker(["network", "inspect", client.id.networkName]).status == 0)  // l2 still there
+            try await lifecycle.delete(second.id)
+            #expect(try TestEnvironment.docker(["network", "inspect", client.id.networkName]).status != 0)
             #expect(try await fixture.services.database.bots().isEmpty)
         }
     }
@@ -179,39 +179,39 @@ struct BotsOnDockerTests {
             let client = try await fixture.client("r")
             let tampered = try await fixture.bot("rt", of: client), published = try await fixture.bot("rp", of: client)
             let vanished = try await fixture.bot("rv", of: client)
-            let network = client.clientID.networkName
+            let network = client.id.networkName
 
             // Behind fta's back: recreate one bot's container with a capability, another with a published port.
             for (bot, extra) in [(tampered, ["--cap-add", "NET_ADMIN"]), (published, ["-p", "127.0.0.1::8080"])] {
-                _ = try TestEnvironment.docker(["rm", "-f", bot.botID.containerName])
-                let run = try TestEnvironment.docker(["run", "-d", "--name", bot.botID.containerName, "--network", network,
+                _ = try TestEnvironment.docker(["rm", "-f", bot.id.containerName])
+                let run = try TestEnvironment.docker(["run", "-d", "--name", bot.id.containerName, "--network", network,
                                                       "--label", "fta.managed=true", "--label", "fta.client=\(client.id)", "--label", "fta.bot=\(bot.id)",
                                                       "--user", "1000:1000", "--init"] + extra + [TestEnvironment.testImage, "sleep", "600"])
                 #expect(run.status == 0)
             }
             // Another container deleted outright, and an orphan claiming to be fta's.
-            _ = try TestEnvironment.docker(["rm", "-f", vanished.botID.containerName])
+            _ = try TestEnvironment.docker(["rm", "-f", vanished.id.containerName])
             let orphan = "fta-bot-orphan\(fixture.suffix)"
             _ = try TestEnvironment.docker(["run", "-d", "--init", "--name", orphan, "--label", "fta.managed=true", "--label", "fta.bot=ghost\(fixture.suffix)",
                                             TestEnvironment.testImage, "sleep", "600"])
 
             let report = try await fixture.services.reconciler.reconcileOnce()
-            #expect(Set(report.quarantined) == [tampered.id, published.id], "\(report)")
-            #expect(report.recreated == [vanished.id])
+            #expect(Set(report.quarantined) == [tampered.id.rawValue, published.id.rawValue], "\(report)")
+            #expect(report.recreated == [vanished.id.rawValue])
             #expect(report.orphanContainers.contains(orphan))
             for bot in [tampered, published] {
-                #expect(try await fixture.services.database.bot(bot.botID)?.state == .quarantined)
-                #expect(try inspect(bot.botID.containerName)["State"].flatMap { ($0 as? [String: Any])?["Running"] as? Bool } == false)
+                #expect(try await fixture.services.database.bot(bot.id)?.state == .quarantined)
+                #expect(try inspect(bot.id.containerName)["State"].flatMap { ($0 as? [String: Any])?["Running"] as? Bool } == false)
             }
             #expect(try inspect(orphan)["State"].flatMap { ($0 as? [String: Any])?["Running"] as? Bool } == false)
-            let recreated = try #require(try await fixture.services.runtime.status(bot: vanished.botID, client: client.clientID, size: .small))
+            let recreated = try #require(try await fixture.services.runtime.status(bot: vanished.id, client: client.id, size: .small))
             #expect(recreated.running && recreated.deviations.isEmpty)
             let audit = try await fixture.services.database.auditEntries(AuditFilter(action: "bot.quarantine"))
-            #expect(Set(audit.compactMap(\.target)) == [tampered.id, published.id])
+            #expect(Set(audit.compactMap(\.target)) == [tampered.id.rawValue, published.id.rawValue])
             // A quarantined bot is not restarted by the next pass, nor by its owner.
             let next = try await fixture.services.reconciler.reconcileOnce()
             #expect(next.recreated.isEmpty && next.quarantined.isEmpty)
-            await #expect(throws: APIError.self) { try await fixture.services.lifecycle.start(tampered.botID) }
+            await #expect(throws: APIError.self) { try await fixture.services.lifecycle.start(tampered.id) }
             _ = try? TestEnvironment.docker(["rm", "-f", orphan])
         }
     }

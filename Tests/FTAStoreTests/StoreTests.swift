@@ -92,6 +92,26 @@ struct StoreTests {
         #expect(try await db.botSecret(BotID("b1")!) == nil)  // secrets go with their bot
     }
 
+    @Test("records come back typed, and a stored value outside its type fails the fetch instead of becoming a default")
+    func typedRecords() async throws {
+        let db = try AppDatabase.inMemory()
+        try await db.createClient(ClientRecord(id: ClientID("acme")!, name: "Acme"))
+        var (bot, secret) = try sampleBot("b1")
+        bot.size = .large
+        #expect(try await db.createBot(bot, secrets: secret, maxBots: 5) == .created)
+        let stored = try #require(try await db.bot(BotID("b1")!))
+        #expect(stored.id == BotID("b1")! && stored.clientId == ClientID("acme")! && stored.size == .large)
+        let size = try await db.writer.read { try String.fetchOne($0, sql: "SELECT size FROM bots") }
+        #expect(size == "large")  // stored as the raw string, as before
+
+        // A hand-edited row: an unknown size, then an id outside the identifier rule.
+        try await db.writer.write { try $0.execute(sql: "UPDATE bots SET size = 'huge'") }
+        await #expect(throws: (any Error).self) { _ = try await db.bot(BotID("b1")!) }
+        await #expect(throws: (any Error).self) { _ = try await db.bots() }
+        try await db.writer.write { try $0.execute(sql: "INSERT INTO clients (id, name, createdAt) VALUES ('Not An Id', 'x', '2026-01-01')") }
+        await #expect(throws: (any Error).self) { _ = try await db.clients() }
+    }
+
     @Test("expired and idle sessions are not live and are cleaned")
     func sessions() async throws {
         let db = try AppDatabase.inMemory()
@@ -154,7 +174,7 @@ struct BackupTests {
 
         let aside = try DatabaseBackup.restore(from: dir + "/backup.sqlite", to: path)
         let restored = try AppDatabase.open(path: path)
-        #expect(try await restored.clients().map(\.id) == ["acme"])
+        #expect(try await restored.clients().map(\.id.rawValue) == ["acme"])
         #expect(try DatabaseFile.mode(of: path) == 0o600)
         let previous = try await DatabaseQueue(path: try #require(aside)).read { try String.fetchAll($0, sql: "SELECT id FROM clients ORDER BY id") }
         #expect(previous == ["acme", "later"])
@@ -179,7 +199,7 @@ struct BackupTests {
         try await Task.sleep(for: .milliseconds(300))
 
         #expect(throws: StoreError.serverRunning(path: path)) { try DatabaseBackup.restore(from: dir + "/backup.sqlite", to: path) }
-        #expect(try await db.clients().map(\.id) == ["acme", "kept"])
+        #expect(try await db.clients().map(\.id.rawValue) == ["acme", "kept"])
     }
 
     @Test("restore refuses a corrupt file or a file that is not fta's")

@@ -20,7 +20,7 @@ public struct AuditTrail: Sendable {
         await record(AuditEntry(
             actor: actor ?? context.principal?.user.username ?? "anonymous",
             actorUserId: context.principal?.userID,
-            clientId: clientId ?? context.principal?.user.clientId,
+            clientId: clientId ?? context.principal?.user.clientId?.rawValue,
             action: action, target: target, sourceIp: context.sourceIP, outcome: outcome, detail: detail
         ))
     }

@@ -43,8 +43,8 @@ public struct FreqtradeBridge: Sendable {
         guard config["dry_run"]?.boolValue == true else {
             // As JSON text (`false`, `"no"`), not Swift's `bool(false)`; bounded, since the bot chose it.
             let reported = config["dry_run"].flatMap { try? JSONEncoder().encode($0) }.map { String(String(decoding: $0, as: UTF8.self).prefix(64)) } ?? "nothing"
-            try await lifecycle.quarantine(bot.botID, reason: "the bot reported dry_run = \(reported)")
-            await audit.record(AuditEntry(actor: "dry-run-guard", clientId: bot.clientId, action: "bot.quarantine", target: bot.id,
+            try await lifecycle.quarantine(bot.id, reason: "the bot reported dry_run = \(reported)")
+            await audit.record(AuditEntry(actor: "dry-run-guard", clientId: bot.clientId.rawValue, action: "bot.quarantine", target: bot.id.rawValue,
                                           outcome: .success, detail: "show_config.dry_run was \(reported); container stopped"))
             logger.critical("bot left dry-run: quarantined", metadata: ["bot": "\(bot.id)"])
             throw APIError(.conflict, "quarantined", "This bot reported that it was not in dry-run. It has been stopped and quarantined; the operator has been told.")
@@ -74,7 +74,7 @@ public struct FreqtradeBridge: Sendable {
         let response = try await send(HTTPRequest(method: method, url: "http://\(address):\(BotPaths.apiPort)\(path)", headers: headers,
                                                   body: payload, timeout: timeout, connectTimeout: .seconds(2), maxResponseBytes: 4 << 20))
         if response.status == 401 && !retried {
-            await tokens.forget(bot.id)
+            await tokens.forget(bot.id.rawValue)
             return try await request(bot, address: address, method, path, body: body, retried: true)
         }
         guard (200..<300).contains(response.status) else {
@@ -88,8 +88,8 @@ public struct FreqtradeBridge: Sendable {
     }
 
     private func accessToken(_ bot: BotRecord, address: String) async throws -> String {
-        if let token = await tokens.token(for: bot.id) { return token }
-        let secrets = try await lifecycle.secrets(of: bot.botID)
+        if let token = await tokens.token(for: bot.id.rawValue) { return token }
+        let secrets = try await lifecycle.secrets(of: bot.id)
         let basic = Data("\(secrets.apiUsername):\(secrets.apiPassword)".utf8).base64EncodedString()
         let response = try await send(HTTPRequest(method: "POST", url: "http://\(address):\(BotPaths.apiPort)/api/v1/token/login",
                                                   headers: [("Authorization", "Basic \(basic)")], timeout: timeout, connectTimeout: .seconds(2)))
@@ -98,7 +98,7 @@ public struct FreqtradeBridge: Sendable {
             throw APIError(.badGateway, "bot_unreachable", "The portal could not sign in to the bot's API.")
         }
         // Freqtrade's access tokens live 15 minutes; refresh a little before.
-        await tokens.store(token, for: bot.id, until: Date().addingTimeInterval(14 * 60))
+        await tokens.store(token, for: bot.id.rawValue, until: Date().addingTimeInterval(14 * 60))
         return token
     }
 

@@ -16,14 +16,14 @@ public struct Admission: Sendable {
 
     /// Memory reserved by bots that should be running.
     public func usedMB(by bots: [BotRecord], excluding excluded: BotID? = nil) -> Int {
-        bots.filter { $0.desiredState == .running && $0.state != .quarantined && $0.id != excluded?.rawValue }
-            .reduce(0) { $0 + $1.botSize.memoryMB }
+        bots.filter { $0.desiredState == .running && $0.state != .quarantined && $0.id != excluded }
+            .reduce(0) { $0 + $1.size.memoryMB }
     }
 
     /// Why `bot` may not start now, or nil when it fits.
     public func refusal(toStart bot: BotRecord, among bots: [BotRecord]) -> APIError? {
-        let used = usedMB(by: bots, excluding: bot.botID)
-        let needed = bot.botSize.memoryMB
+        let used = usedMB(by: bots, excluding: bot.id)
+        let needed = bot.size.memoryMB
         guard used + needed <= memoryBudgetMB else {
             let free = max(0, memoryBudgetMB - used)
             return APIError(.conflict, "memory_budget_exceeded",

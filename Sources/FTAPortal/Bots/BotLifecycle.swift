@@ -36,7 +36,7 @@ public struct BotLifecycle: Sendable {
 
     /// Records a new bot with fresh sealed secrets; starts it when `start`.
     public func create(id: BotID, client: ClientRecord, settings: BotSettings, start: Bool) async throws -> BotRecord {
-        let bot = BotRecord(id: id, clientID: client.clientID, settings: settings, desiredState: .stopped)
+        let bot = BotRecord(id: id, clientID: client.id, settings: settings, desiredState: .stopped)
         let sealed = try secretBox.seal(BotSecrets.generate(), for: id)
         let maxBots = admission.maxBots(for: client)
         switch try await database.createBot(bot, secrets: BotSecretRecord(botId: id, sealed: sealed), maxBots: maxBots) {
@@ -59,8 +59,8 @@ public struct BotLifecycle: Sendable {
             _ = try await database.updateBot(id) { $0.state = .starting; $0.desiredState = .running; $0.lastError = nil }
             do {
                 let launch = try await launchPlan(for: bot)
-                try await runtime.ensureClientNetwork(bot.clientID)
-                try await runtime.ensureVolume(bot: id, client: bot.clientID)
+                try await runtime.ensureClientNetwork(bot.clientId)
+                try await runtime.ensureVolume(bot: id, client: bot.clientId)
                 try await runtime.launch(launch)
             } catch let error as DockerError {
                 try await fail(id, error)
@@ -102,8 +102,8 @@ public struct BotLifecycle: Sendable {
                 try await runtime.remove(bot: id)
                 try await runtime.removeVolume(bot: id)
                 try await database.deleteBot(id)
-                if try await database.botCount(ofClient: bot.clientID) == 0 {
-                    try await runtime.removeClientNetwork(bot.clientID)
+                if try await database.botCount(ofClient: bot.clientId) == 0 {
+                    try await runtime.removeClientNetwork(bot.clientId)
                 }
             } catch let error as DockerError {
                 // The bot stays `deleting`; retrying the delete (or the reconciler) finishes it.
@@ -126,7 +126,7 @@ public struct BotLifecycle: Sendable {
     }
 
     public func status(of bot: BotRecord) async throws(DockerError) -> BotContainerStatus? {
-        try await runtime.status(bot: bot.botID, client: bot.clientID, size: bot.botSize)
+        try await runtime.status(bot: bot.id, client: bot.clientId, size: bot.size)
     }
 
     /// The bot's decrypted API credentials (for the portal's bridge to its Freqtrade API).
@@ -136,8 +136,8 @@ public struct BotLifecycle: Sendable {
     }
 
     func launchPlan(for bot: BotRecord) async throws -> BotLaunch {
-        BotLaunch(botID: bot.botID, clientID: bot.clientID, settings: try bot.settings(allowTestStrategies: true),
-                  secrets: try await secrets(of: bot.botID), image: image, exchangeOverride: exchangeOverride)
+        BotLaunch(botID: bot.id, clientID: bot.clientId, settings: try bot.settings(allowTestStrategies: true),
+                  secrets: try await secrets(of: bot.id), image: image, exchangeOverride: exchangeOverride)
     }
 
     private func ensureCanMove(_ bot: BotRecord, to next: BotState) throws {

@@ -42,7 +42,7 @@ struct AuthController {
         guard let user, matches, !user.disabled else {
             let delay = await throttle.recordFailure(keys)
             try await Task.sleep(for: delay)
-            await audit.record(context, action: "auth.login", target: username, clientId: user?.clientId, outcome: .failure,
+            await audit.record(context, action: "auth.login", target: username, clientId: user?.clientId?.rawValue, outcome: .failure,
                                detail: user == nil ? "unknown user" : user!.disabled ? "disabled account" : "wrong password", actor: username)
             throw APIError.invalidCredentials
         }
@@ -80,8 +80,8 @@ struct AuthController {
         var client: ClientView?
         if let id = principal.clientID, let record = try await database.client(id) {
             let counts = try await database.clientCounts()
-            client = ClientView(id: record.id, name: record.name, createdAt: record.createdAt, botCount: counts.bots[record.id] ?? 0,
-                                maxBots: admission.maxBots(for: record), userCount: counts.users[record.id] ?? 0)
+            client = ClientView(id: record.id.rawValue, name: record.name, createdAt: record.createdAt, botCount: counts.bots[record.id.rawValue] ?? 0,
+                                maxBots: admission.maxBots(for: record), userCount: counts.users[record.id.rawValue] ?? 0)
         }
         let used = admission.usedMB(by: try await database.bots())
         return MeView(user: UserView(principal.user), client: client,

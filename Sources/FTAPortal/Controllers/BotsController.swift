@@ -102,10 +102,10 @@ struct BotsController {
         }
         do {
             let bot = try await lifecycle.create(id: id!, client: client, settings: settings!, start: input.start ?? true)
-            await audit.record(context, action: "bot.create", target: bot.id, clientId: bot.clientId, outcome: .success)
+            await audit.record(context, action: "bot.create", target: bot.id.rawValue, clientId: bot.clientId.rawValue, outcome: .success)
             return EditedResponse(status: .created, response: BotEnvelope(bot: BotView(try await database.bot(id!) ?? bot)))
         } catch let error as APIError {
-            await audit.record(context, action: "bot.create", target: id!.rawValue, clientId: client.id, outcome: .failure, detail: error.code)
+            await audit.record(context, action: "bot.create", target: id!.rawValue, clientId: client.id.rawValue, outcome: .failure, detail: error.code)
             throw error
         }
     }
@@ -117,26 +117,26 @@ struct BotsController {
     @Sendable func delete(_ request: Request, context: PortalContext) async throws -> Response {
         try await request.requireNoInput(context: context)
         let bot = try await managedBot(context, action: "bot.delete")
-        try await audited(context, "bot.delete", bot) { try await lifecycle.delete(bot.botID) }
+        try await audited(context, "bot.delete", bot) { try await lifecycle.delete(bot.id) }
         return Response(status: .noContent)
     }
 
     @Sendable func start(_ request: Request, context: PortalContext) async throws -> BotEnvelope {
         try await request.requireNoInput(context: context)
         let bot = try await managedBot(context, action: "bot.start")
-        return BotEnvelope(bot: BotView(try await audited(context, "bot.start", bot) { try await lifecycle.start(bot.botID) }))
+        return BotEnvelope(bot: BotView(try await audited(context, "bot.start", bot) { try await lifecycle.start(bot.id) }))
     }
 
     @Sendable func stop(_ request: Request, context: PortalContext) async throws -> BotEnvelope {
         try await request.requireNoInput(context: context)
         let bot = try await managedBot(context, action: "bot.stop")
-        return BotEnvelope(bot: BotView(try await audited(context, "bot.stop", bot) { try await lifecycle.stop(bot.botID) }))
+        return BotEnvelope(bot: BotView(try await audited(context, "bot.stop", bot) { try await lifecycle.stop(bot.id) }))
     }
 
     @Sendable func restart(_ request: Request, context: PortalContext) async throws -> BotEnvelope {
         try await request.requireNoInput(context: context)
         let bot = try await managedBot(context, action: "bot.restart")
-        return BotEnvelope(bot: BotView(try await audited(context, "bot.restart", bot) { try await lifecycle.restart(bot.botID) }))
+        return BotEnvelope(bot: BotView(try await audited(context, "bot.restart", bot) { try await lifecycle.restart(bot.id) }))
     }
 
     @Sendable func logs(_ request: Request, context: PortalContext) async throws -> LogsView {
@@ -146,7 +146,7 @@ struct BotsController {
             guard let value = Int(raw), (1...5000).contains(value) else { throw APIError.validation(.init("tail", "must be between 1 and 5000")) }
             tail = value
         }
-        return LogsView(lines: try await lifecycle.logs(bot.botID, tail: tail))
+        return LogsView(lines: try await lifecycle.logs(bot.id, tail: tail))
     }
 
     @Sendable func status(_ request: Request, context: PortalContext) async throws -> PassThrough {
@@ -220,7 +220,7 @@ struct BotsController {
     private func managedBot(_ context: PortalContext, action: String) async throws -> BotRecord {
         let bot = try await scopedBot(context, action: action)
         guard try context.requireUser().role.canManageBots else {
-            await audit.record(context, action: action, target: bot.id, clientId: bot.clientId, outcome: .denied, detail: "viewer")
+            await audit.record(context, action: action, target: bot.id.rawValue, clientId: bot.clientId.rawValue, outcome: .denied, detail: "viewer")
             throw APIError.forbidden
         }
         return bot
@@ -230,10 +230,10 @@ struct BotsController {
                                       _ body: @Sendable () async throws -> T) async throws -> T {
         do {
             let result = try await body()
-            await audit.record(context, action: action, target: bot.id, clientId: bot.clientId, outcome: .success, detail: detail)
+            await audit.record(context, action: action, target: bot.id.rawValue, clientId: bot.clientId.rawValue, outcome: .success, detail: detail)
             return result
         } catch {
-            await audit.record(context, action: action, target: bot.id, clientId: bot.clientId, outcome: .failure,
+            await audit.record(context, action: action, target: bot.id.rawValue, clientId: bot.clientId.rawValue, outcome: .failure,
                                detail: (error as? APIError)?.code ?? "error")
             throw error
         }

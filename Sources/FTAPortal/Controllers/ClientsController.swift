@@ -60,7 +60,7 @@ struct ClientsController {
     @Sendable func users(_ request: Request, context: PortalContext) async throws -> UsersEnvelope {
         _ = try context.requireAdmin()
         let client = try await existingClient(context)
-        return UsersEnvelope(users: try await database.users(ofClient: client.clientID).map(UserView.init))
+        return UsersEnvelope(users: try await database.users(ofClient: client.id).map(UserView.init))
     }
 
     struct NewUser: StrictInput {
@@ -83,11 +83,11 @@ struct ClientsController {
         let hash = try await hasher.hash(input.password)
         let user: UserRecord
         do {
-            user = try await database.createUser(UserRecord(username: input.username, passwordHash: hash, role: role!, clientId: client.clientID))
+            user = try await database.createUser(UserRecord(username: input.username, passwordHash: hash, role: role!, clientId: client.id))
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             throw APIError(.conflict, "conflict", "The username '\(input.username)' is taken.", fields: ["username": "is taken"])
         }
-        await audit.record(context, action: "user.create", target: user.username, clientId: client.id, outcome: .success, detail: "role \(role!.rawValue)")
+        await audit.record(context, action: "user.create", target: user.username, clientId: client.id.rawValue, outcome: .success, detail: "role \(role!.rawValue)")
         return EditedResponse(status: .created, response: UserEnvelope(user: UserView(user)))
     }
 
@@ -104,7 +104,7 @@ struct ClientsController {
             throw APIError.conflict("You cannot disable your own account.")
         }
         guard let user = try await database.setDisabled(userID: target.id!, input.disabled) else { throw APIError.notFound("No such user.") }
-        await audit.record(context, action: input.disabled ? "user.disable" : "user.enable", target: user.username, clientId: user.clientId, outcome: .success)
+        await audit.record(context, action: input.disabled ? "user.disable" : "user.enable", target: user.username, clientId: user.clientId?.rawValue, outcome: .success)
         return UserEnvelope(user: UserView(user))
     }
 
@@ -121,7 +121,7 @@ struct ClientsController {
             throw APIError.validation(FieldErrors("password", problem))
         }
         try await database.setPassword(userID: target.id!, hash: try await hasher.hash(input.password))
-        await audit.record(context, action: "user.password_reset", target: target.username, clientId: target.clientId, outcome: .success)
+        await audit.record(context, action: "user.password_reset", target: target.username, clientId: target.clientId?.rawValue, outcome: .success)
         return Response(status: .noContent)
     }
 
@@ -140,7 +140,7 @@ struct ClientsController {
     }
 
     private func view(_ client: ClientRecord, _ counts: (bots: [String: Int], users: [String: Int])) -> ClientView {
-        ClientView(id: client.id, name: client.name, createdAt: client.createdAt, botCount: counts.bots[client.id] ?? 0,
-                   maxBots: admission.maxBots(for: client), userCount: counts.users[client.id] ?? 0)
+        ClientView(id: client.id.rawValue, name: client.name, createdAt: client.createdAt, botCount: counts.bots[client.id.rawValue] ?? 0,
+                   maxBots: admission.maxBots(for: client), userCount: counts.users[client.id.rawValue] ?? 0)
     }
 }

@@ -11,7 +11,7 @@ public struct Principal: Sendable {
 
     public var userID: Int64 { user.id! }
     public var role: Role { user.role }
-    public var clientID: ClientID? { user.clientId.flatMap(ClientID.init) }
+    public var clientID: ClientID? { user.clientId }
     public var isAdmin: Bool { role == .admin }
 }
 

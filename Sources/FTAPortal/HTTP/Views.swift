@@ -18,7 +18,7 @@ struct UserView: Codable, Sendable {
         id = user.id ?? 0
         username = user.username
         role = user.role
-        clientId = user.clientId
+        clientId = user.clientId?.rawValue
         disabled = user.disabled
         createdAt = user.createdAt
     }
@@ -55,8 +55,8 @@ struct BotView: Codable, Sendable {
     var startedAt: Date?
 
     init(_ bot: BotRecord) {
-        id = bot.id
-        clientId = bot.clientId
+        id = bot.id.rawValue
+        clientId = bot.clientId.rawValue
         name = bot.name
         exchange = bot.exchange
         pairs = bot.pairList
@@ -66,8 +66,8 @@ struct BotView: Codable, Sendable {
         maxOpenTrades = bot.maxOpenTrades
         timeframe = bot.timeframe
         strategy = bot.strategy
-        size = bot.size
-        memoryMB = bot.botSize.memoryMB
+        size = bot.size.rawValue
+        memoryMB = bot.size.memoryMB
         state = bot.state
         desiredState = bot.desiredState
         lastError = bot.lastError

@@ -50,7 +50,7 @@ public struct Reconciler: Sendable {
     public func reconcileOnce() async throws -> ReconcileReport {
         var report = ReconcileReport()
         let bots = try await database.bots()
-        let known = Dictionary(uniqueKeysWithValues: bots.map { ($0.id, $0) })
+        let known = Dictionary(uniqueKeysWithValues: bots.map { ($0.id.rawValue, $0) })
         let containers = try await runtime.managedContainers()
 
         // Containers whose labels point to no bot. One that names a client of this database (or
@@ -58,7 +58,7 @@ public struct Reconciler: Sendable {
         // operator looks). One that names a client this database does not know belongs to
         // another fta (a second portal on the same engine, a database restored from an older
         // backup): report it and leave it alone.
-        let clients = Set(try await database.clients().map(\.id))
+        let clients = Set(try await database.clients().map(\.id.rawValue))
         for container in containers where container.botLabel.flatMap({ known[$0] }) == nil || container.name != "fta-bot-\(container.botLabel ?? "")" {
             report.orphanContainers.append(container.name)
             if let client = container.clientLabel, !clients.contains(client) { continue }
@@ -82,25 +82,25 @@ public struct Reconciler: Sendable {
         }
 
         let volumes = Set(try await runtime.managedVolumes())
-        report.orphanVolumes = volumes.subtracting(bots.map { $0.botID.volumeName }).sorted()
-        let clientsWithBots = Set(bots.map { $0.clientID.networkName })
+        report.orphanVolumes = volumes.subtracting(bots.map { $0.id.volumeName }).sorted()
+        let clientsWithBots = Set(bots.map { $0.clientId.networkName })
         report.orphanNetworks = Set(try await runtime.managedNetworks()).subtracting(clientsWithBots).sorted()
         if report != ReconcileReport() { logger.notice("reconcile pass", metadata: ["report": "\(report.summary)"]) }
         return report
     }
 
     private func reconcile(_ bot: BotRecord, into report: inout ReconcileReport) async throws {
-        let id = bot.botID
+        let id = bot.id
         if bot.state == .deleting {
             try await lifecycle.delete(id)
-            report.deleted.append(bot.id)
+            report.deleted.append(bot.id.rawValue)
             return
         }
-        let status = try await runtime.status(bot: id, client: bot.clientID, size: bot.botSize)
+        let status = try await runtime.status(bot: id, client: bot.clientId, size: bot.size)
         if let status, !status.deviations.isEmpty, bot.state != .quarantined {
             try await lifecycle.quarantine(id, reason: "container out of the hardened spec: \(status.deviations.joined(separator: "; "))")
-            report.quarantined.append(bot.id)
-            await audit.record(AuditEntry(actor: "reconciler", clientId: bot.clientId, action: "bot.quarantine", target: bot.id,
+            report.quarantined.append(bot.id.rawValue)
+            await audit.record(AuditEntry(actor: "reconciler", clientId: bot.clientId.rawValue, action: "bot.quarantine", target: bot.id.rawValue,
                                           outcome: .success, detail: status.deviations.joined(separator: "; ")))
             return
         }
@@ -110,12 +110,12 @@ public struct Reconciler: Sendable {
                 if let status, status.status == "exited", bot.state == .running, (status.exitCode ?? 0) != 0 {
                     // Docker's restart policy gave up: a crash loop is `failed`, not restarted forever.
                     _ = try await database.updateBot(id) { $0.state = .failed; $0.lastError = "The bot stopped with exit code \(status.exitCode ?? -1) after repeated restarts." }
-                    report.failed.append(bot.id)
+                    report.failed.append(bot.id.rawValue)
                     return
                 }
                 try await lifecycle.start(id)
-                report.recreated.append(bot.id)
-                await audit.record(AuditEntry(actor: "reconciler", clientId: bot.clientId, action: "bot.recreate", target: bot.id, outcome: .success))
+                report.recreated.append(bot.id.rawValue)
+                await audit.record(AuditEntry(actor: "reconciler", clientId: bot.clientId.rawValue, action: "bot.recreate", target: bot.id.rawValue, outcome: .success))
             } else {
                 if bot.state == .starting { _ = try await database.updateBot(id) { $0.state = .running } }
                 // The dry-run guard also runs on every pass, not only when someone looks.
@@ -123,7 +123,7 @@ public struct Reconciler: Sendable {
                     do {
                         try await bridge.enforceDryRun(bot)
                     } catch let error as APIError where error.code == "quarantined" {
-                        report.quarantined.append(bot.id)
+                        report.quarantined.append(bot.id.rawValue)
                     } catch {
                         // Not reachable yet: the next pass tries again.
                     }
@@ -131,7 +131,7 @@ public struct Reconciler: Sendable {
             }
         case .stopped where status?.running == true:
             try await runtime.stop(bot: id)
-            report.stopped.append(bot.id)
+            report.stopped.append(bot.id.rawValue)
             if bot.state == .stopping { _ = try await database.updateBot(id) { $0.state = .stopped } }
         case .stopped where bot.state == .stopping:
             _ = try await database.updateBot(id) { $0.state = .stopped }
