@@ -8,8 +8,14 @@ import GRDB
 extension AppDatabase {
     // MARK: Clients
 
-    public func createClient(_ client: ClientRecord) async throws {
-        try await writer.write { db in try client.insert(db) }
+    /// Inserts a client unless its id is taken.
+    public func createClient(_ client: ClientRecord) async throws -> ClientCreation {
+        try await writer.write { db in
+            if try ClientRecord.exists(db, key: client.id) { return .idTaken }
+            // Another process (the CLI beside `fta serve`) can win between the check and the
+            // insert: its uniqueness violation is the same answer.
+            return try Self.unlessUniquenessViolated(.idTaken) { try client.insert(db); return .created }
+        }
     }
 
     public func client(_ id: ClientID) async throws -> ClientRecord? {
@@ -35,11 +41,12 @@ extension AppDatabase {
 
     // MARK: Users
 
-    public func createUser(_ user: UserRecord) async throws -> UserRecord {
+    /// Inserts a user unless the username is taken, whatever its case.
+    public func createUser(_ user: UserRecord) async throws -> UserCreation {
         try await writer.write { db in
+            if try UserRecord.filter(Column("username") == user.username).fetchCount(db) > 0 { return .usernameTaken }
             var user = user
-            try user.insert(db)
-            return user
+            return try Self.unlessUniquenessViolated(.usernameTaken) { try user.insert(db); return .created(user) }
         }
     }
 
@@ -119,6 +126,17 @@ extension AppDatabase {
         try await writer.read { db in try SessionRecord.filter(Column("userId") == userID).fetchCount(db) }
     }
 
+    /// The result of `insert`, or `taken` when it violates a UNIQUE or PRIMARY KEY constraint.
+    /// Every other constraint (a CHECK, a foreign key) is a caller's bug and is thrown.
+    private static func unlessUniquenessViolated<T>(_ taken: T, _ insert: () throws -> T) throws -> T {
+        do {
+            return try insert()
+        } catch let error as DatabaseError
+            where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE || error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+            return taken
+        }
+    }
+
     // MARK: Bots
 
     /// Inserts a bot and its sealed secrets together: a bot never exists without credentials.
@@ -196,9 +214,25 @@ extension AppDatabase {
             if let client = filter.clientId { request = request.filter(Column("clientId") == client) }
             if let outcome = filter.outcome { request = request.filter(Column("outcome") == outcome.rawValue) }
             if let before = filter.before { request = request.filter(Column("id") < before) }
-            if let since = filter.since { request = request.filter(Column("at") >= since) }
             return try request.fetchAll(db)
         }
+    }
+}
+
+/// What `createClient` did.
+public enum ClientCreation: Equatable, Sendable {
+    case created
+    case idTaken
+}
+
+/// What `createUser` did: the stored user (with its id), or nothing when the name is taken.
+public enum UserCreation: Equatable, Sendable {
+    case created(UserRecord)
+    case usernameTaken
+
+    /// The stored user, nil when the username was taken.
+    public var user: UserRecord? {
+        if case .created(let user) = self { user } else { nil }
     }
 }
 
@@ -216,17 +250,15 @@ public struct AuditFilter: Sendable, Equatable {
     public var clientId: String?
     public var outcome: AuditOutcome?
     public var before: Int64?
-    public var since: Date?
     public var limit: Int
 
     public init(actor: String? = nil, action: String? = nil, clientId: String? = nil, outcome: AuditOutcome? = nil,
-                before: Int64? = nil, since: Date? = nil, limit: Int = 100) {
+                before: Int64? = nil, limit: Int = 100) {
         self.actor = actor
         self.action = action
         self.clientId = clientId
         self.outcome = outcome
         self.before = before
-        self.since = since
         self.limit = limit
     }
 }

@@ -5,9 +5,12 @@ import GRDB
 /// fta's one SQLite database: every client, user, session, bot, sealed secret and audit entry.
 ///
 /// Owns a `DatabaseWriter` (a `DatabasePool` in WAL mode in production, an in-memory queue in
-/// tests), runs the migrations when it is opened, and exposes intention-named methods.
+/// tests), runs the migrations when it is opened, and exposes intention-named methods only:
+/// the writer stays inside FTAStore, so no caller depends on SQLite or GRDB, and another store
+/// (PostgreSQL, say) could stand behind the same methods.
 public struct AppDatabase: Sendable {
-    public let writer: any DatabaseWriter
+    /// Internal, not public: tests reach it through `@testable import` to plant raw rows.
+    let writer: any DatabaseWriter
 
     /// Wraps an open database and brings its schema up to date.
     public init(_ writer: any DatabaseWriter) throws {
@@ -51,9 +54,9 @@ public struct AppDatabase: Sendable {
         try writer.read { db in try Self.migrator.hasCompletedMigrations(db) }
     }
 
-    /// Brings the schema up to date (what `fta migrate` runs).
-    public func migrate() throws {
-        try Self.migrator.migrate(writer)
+    /// Whether the database answers a trivial query: the health probe of `GET /health`.
+    public func isHealthy() async -> Bool {
+        (try? await writer.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
     }
 
     /// Migrations are append-only: a released migration is never edited, the schema grows by

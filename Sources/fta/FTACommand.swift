@@ -116,7 +116,9 @@ struct Admin: AsyncParsableCommand {
             let database = try AppDatabase.open(path: configuration.databasePath)
             if try await database.user(named: username) != nil { throw ValidationError("the username \(username) is taken") }
             let hash = try await PasswordHasher(cost: configuration.bcryptCost).hash(password)
-            let user = try await database.createUser(UserRecord(username: username, passwordHash: hash, role: .admin, clientId: nil))
+            guard case .created(let user) = try await database.createUser(UserRecord(username: username, passwordHash: hash, role: .admin, clientId: nil)) else {
+                throw ValidationError("the username \(username) is taken")
+            }
             try await database.record(AuditEntry(actor: "cli", action: "admin.create", target: user.username, sourceIp: "local", outcome: .success))
             print("admin \(username) created")
         }
@@ -138,7 +140,9 @@ struct Client: AsyncParsableCommand {
             let configuration = try common.load(requireSecrets: false)
             let database = try AppDatabase.open(path: configuration.databasePath)
             if try await database.client(clientID) != nil { throw ValidationError("a client with the id \(id) exists") }
-            try await database.createClient(ClientRecord(id: clientID, name: name ?? id))
+            guard try await database.createClient(ClientRecord(id: clientID, name: name ?? id)) == .created else {
+                throw ValidationError("a client with the id \(id) exists")
+            }
             try await database.record(AuditEntry(actor: "cli", clientId: id, action: "client.create", target: id, sourceIp: "local", outcome: .success))
             print("client \(id) created")
         }

@@ -21,7 +21,7 @@ struct DockerFixture {
 
     func client(_ name: String) async throws -> ClientRecord {
         let record = ClientRecord(id: ClientID("\(name)\(suffix)")!, name: name)
-        try await services.database.createClient(record)
+        #expect(try await services.database.createClient(record) == .created)
         return record
     }
 

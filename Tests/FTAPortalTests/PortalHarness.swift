@@ -80,12 +80,12 @@ struct Harness {
         let database = try AppDatabase.inMemory()
         services = try PortalServices(configuration: try testConfiguration(overrides), database: database, runtime: runtime ?? fake,
                                       logger: logger)
-        try await database.createClient(ClientRecord(id: ClientID("acme")!, name: "Acme Ltd"))
-        try await database.createClient(ClientRecord(id: ClientID("globex")!, name: "Globex Corp"))
+        #expect(try await database.createClient(ClientRecord(id: ClientID("acme")!, name: "Acme Ltd")) == .created)
+        #expect(try await database.createClient(ClientRecord(id: ClientID("globex")!, name: "Globex Corp")) == .created)
         // One bcrypt hash for every seeded user: hashing is slow by design.
         let hash = try await services.hasher.hash(testPassword)
         for user in Self.users {
-            let record = try await database.createUser(UserRecord(username: user.name, passwordHash: hash, role: user.role, clientId: user.client.flatMap(ClientID.init)))
+            let record = try #require(try await database.createUser(UserRecord(username: user.name, passwordHash: hash, role: user.role, clientId: user.client.flatMap(ClientID.init))).user)
             userIDs[user.name] = record.id
         }
         _ = try await services.lifecycle.create(id: BotID("acme-bot")!, client: try await database.client(ClientID("acme")!)!,

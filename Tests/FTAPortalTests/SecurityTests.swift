@@ -1,6 +1,6 @@
 import FTACore
 import FTAPortal
-import FTAStore
+@testable import FTAStore
 import Foundation
 import HTTPTypes
 import HummingbirdTesting

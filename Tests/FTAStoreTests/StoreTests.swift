@@ -1,5 +1,5 @@
 import FTACore
-import FTAStore
+@testable import FTAStore
 import Foundation
 import GRDB
 import Testing
@@ -24,7 +24,7 @@ struct StoreTests {
     func privateFile() async throws {
         let dir = try temporaryDirectory()
         let db = try AppDatabase.open(path: dir + "/fta.sqlite")
-        try await db.createClient(ClientRecord(id: ClientID("acme")!, name: "Acme"))
+        #expect(try await db.createClient(ClientRecord(id: ClientID("acme")!, name: "Acme")) == .created)
         for file in ["fta.sqlite", "fta.sqlite-wal"] {
             #expect(try DatabaseFile.mode(of: "\(dir)/\(file)") == 0o600)
         }
@@ -66,20 +66,37 @@ struct StoreTests {
         await #expect(throws: DatabaseError.self) {
             _ = try await db.createUser(UserRecord(username: "y", passwordHash: "h", role: .owner, clientId: ClientID("ghost")!))
         }
-        try await db.createClient(ClientRecord(id: ClientID("acme")!, name: "Acme"))
-        let user = try await db.createUser(UserRecord(username: "Alice", passwordHash: "h", role: .owner, clientId: ClientID("acme")!))
+        #expect(try await db.createClient(ClientRecord(id: ClientID("acme")!, name: "Acme")) == .created)
+        let user = try #require(try await db.createUser(UserRecord(username: "Alice", passwordHash: "h", role: .owner, clientId: ClientID("acme")!)).user)
         #expect(user.id != nil)
-        // Usernames are unique whatever their case.
-        await #expect(throws: DatabaseError.self) {
-            _ = try await db.createUser(UserRecord(username: "alice", passwordHash: "h", role: .viewer, clientId: ClientID("acme")!))
-        }
+        // Usernames are unique whatever their case: a taken name is an answer, not a GRDB error.
+        #expect(try await db.createUser(UserRecord(username: "alice", passwordHash: "h", role: .viewer, clientId: ClientID("acme")!)) == .usernameTaken)
+        #expect(try await db.users(ofClient: ClientID("acme")!).map(\.username) == ["Alice"])
+    }
+
+    @Test("a taken client id is an answer, and the first client is kept")
+    func clientIdTaken() async throws {
+        let db = try AppDatabase.inMemory()
+        #expect(try await db.createClient(ClientRecord(id: ClientID("acme")!, name: "Acme")) == .created)
+        #expect(try await db.createClient(ClientRecord(id: ClientID("acme")!, name: "Impostor")) == .idTaken)
+        #expect(try await db.clients().map(\.name) == ["Acme"])
+    }
+
+    @Test("the health probe answers for an open database and the schema reports itself migrated")
+    func healthAndSchema() async throws {
+        let db = try AppDatabase.inMemory()
+        #expect(await db.isHealthy())
+        #expect(try db.isMigrated())
+        #expect(try await db.hasAdmin() == false)
+        _ = try await db.createUser(UserRecord(username: "root", passwordHash: "h", role: .admin, clientId: nil))
+        #expect(try await db.hasAdmin())
     }
 
     @Test("bots are scoped to their client, quotas hold in one transaction")
     func botScopeAndQuota() async throws {
         let db = try AppDatabase.inMemory()
-        try await db.createClient(ClientRecord(id: ClientID("acme")!, name: "Acme"))
-        try await db.createClient(ClientRecord(id: ClientID("globex")!, name: "Globex"))
+        #expect(try await db.createClient(ClientRecord(id: ClientID("acme")!, name: "Acme")) == .created)
+        #expect(try await db.createClient(ClientRecord(id: ClientID("globex")!, name: "Globex")) == .created)
         let (bot, secret) = try sampleBot("b1")
         #expect(try await db.createBot(bot, secrets: secret, maxBots: 1) == .created)
         #expect(try await db.createBot(bot, secrets: secret, maxBots: 5) == .idTaken)
@@ -95,7 +112,7 @@ struct StoreTests {
     @Test("records come back typed, and a stored value outside its type fails the fetch instead of becoming a default")
     func typedRecords() async throws {
         let db = try AppDatabase.inMemory()
-        try await db.createClient(ClientRecord(id: ClientID("acme")!, name: "Acme"))
+        #expect(try await db.createClient(ClientRecord(id: ClientID("acme")!, name: "Acme")) == .created)
         var (bot, secret) = try sampleBot("b1")
         bot.size = .large
         #expect(try await db.createBot(bot, secrets: secret, maxBots: 5) == .created)
@@ -115,7 +132,7 @@ struct StoreTests {
     @Test("expired and idle sessions are not live and are cleaned")
     func sessions() async throws {
         let db = try AppDatabase.inMemory()
-        let user = try await db.createUser(UserRecord(username: "root", passwordHash: "h", role: .admin, clientId: nil))
+        let user = try #require(try await db.createUser(UserRecord(username: "root", passwordHash: "h", role: .admin, clientId: nil)).user)
         let now = Date()
         try await db.createSession(SessionRecord(tokenHash: "live", userId: user.id!, createdAt: now, lastSeenAt: now, expiresAt: now + 3600, sourceIp: nil))
         try await db.createSession(SessionRecord(tokenHash: "idle", userId: user.id!, createdAt: now - 4000, lastSeenAt: now - 4000, expiresAt: now + 3600, sourceIp: nil))
@@ -167,9 +184,9 @@ struct BackupTests {
         let dir = try temporaryDirectory()
         let path = dir + "/fta.sqlite"
         let db = try AppDatabase.open(path: path)
-        try await db.createClient(ClientRecord(id: ClientID("acme")!, name: "Acme"))
+        #expect(try await db.createClient(ClientRecord(id: ClientID("acme")!, name: "Acme")) == .created)
         try DatabaseBackup.backup(databaseAt: path, to: dir + "/backup.sqlite")
-        try await db.createClient(ClientRecord(id: ClientID("later")!, name: "Added after the backup"))
+        #expect(try await db.createClient(ClientRecord(id: ClientID("later")!, name: "Added after the backup")) == .created)
         try db.writer.close()
 
         let aside = try DatabaseBackup.restore(from: dir + "/backup.sqlite", to: path)
@@ -185,9 +202,9 @@ struct BackupTests {
         let dir = try temporaryDirectory()
         let path = dir + "/fta.sqlite"
         let db = try AppDatabase.open(path: path)
-        try await db.createClient(ClientRecord(id: ClientID("acme")!, name: "Acme"))
+        #expect(try await db.createClient(ClientRecord(id: ClientID("acme")!, name: "Acme")) == .created)
         try DatabaseBackup.backup(databaseAt: path, to: dir + "/backup.sqlite")
-        try await db.createClient(ClientRecord(id: ClientID("kept")!, name: "Kept"))
+        #expect(try await db.createClient(ClientRecord(id: ClientID("kept")!, name: "Kept")) == .created)
 
         // `fta serve` holds this lock for its lifetime; a child process stands in for it, as
         // flock is per open file and the test itself must not share it.

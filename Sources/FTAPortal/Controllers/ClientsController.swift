@@ -1,7 +1,6 @@
 import FTACore
 import FTAStore
 import Foundation
-import GRDB
 import Hummingbird
 
 /// The operator's account management: clients, their users, disabling, password resets.
@@ -48,9 +47,7 @@ struct ClientsController {
         if let max = input.maxBots, !(1...1000).contains(max) { errors.add("maxBots", "must be between 1 and 1000") }
         try errors.throwIfAny()
         let record = ClientRecord(id: id!, name: name, maxBots: input.maxBots)
-        do {
-            try await database.createClient(record)
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+        guard try await database.createClient(record) == .created else {
             throw APIError.conflict("A client with the id '\(id!)' already exists.")
         }
         await audit.record(context, action: "client.create", target: id!.rawValue, clientId: id!.rawValue, outcome: .success)
@@ -81,10 +78,7 @@ struct ClientsController {
         if role == nil || role == .admin { errors.add("role", "must be owner or viewer") }
         try errors.throwIfAny()
         let hash = try await hasher.hash(input.password)
-        let user: UserRecord
-        do {
-            user = try await database.createUser(UserRecord(username: input.username, passwordHash: hash, role: role!, clientId: client.id))
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+        guard case .created(let user) = try await database.createUser(UserRecord(username: input.username, passwordHash: hash, role: role!, clientId: client.id)) else {
             throw APIError(.conflict, "conflict", "The username '\(input.username)' is taken.", fields: ["username": "is taken"])
         }
         await audit.record(context, action: "user.create", target: user.username, clientId: client.id.rawValue, outcome: .success, detail: "role \(role!.rawValue)")

@@ -24,7 +24,7 @@ struct SystemController {
 
     /// Database and Docker-proxy reachability as ok/fail; no versions, paths or error text.
     @Sendable func health(_ request: Request, context: PortalContext) async throws -> Health {
-        let databaseOK = (try? await database.writer.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+        let databaseOK = await database.isHealthy()
         let dockerOK = await runtime.isReachable()
         return Health(status: databaseOK && dockerOK ? "ok" : "degraded",
                       checks: ["database": databaseOK ? "ok" : "fail", "docker": dockerOK ? "ok" : "fail"])
