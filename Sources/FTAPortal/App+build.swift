@@ -18,6 +18,7 @@ public struct PortalServices: Sendable {
     public let audit: AuditTrail
     public let sessions: SessionManager
     public let hasher: PasswordHasher
+    public let accounts: AccountService
     public let throttle: LoginThrottle
     public let admission: Admission
     public let doctor: Doctor
@@ -42,6 +43,7 @@ public struct PortalServices: Sendable {
         reconciler = Reconciler(database: database, runtime: self.runtime, lifecycle: lifecycle, audit: audit, bridge: bridge, logger: logger)
         sessions = SessionManager(database: database, configuration: configuration)
         hasher = PasswordHasher(cost: configuration.bcryptCost)
+        accounts = AccountService(database: database, hasher: hasher, audit: audit)
         throttle = LoginThrottle(maxFailures: configuration.loginMaxFailures, window: configuration.loginWindow, lockout: configuration.loginLockout)
         doctor = Doctor(configuration: configuration, docker: docker, database: database, lifecycle: lifecycle, bridge: bridge)
     }
@@ -63,7 +65,7 @@ public func buildRouter(_ services: PortalServices) -> Router<PortalContext> {
     api.addRoutes(AuthController(database: services.database, sessions: services.sessions, hasher: services.hasher,
                                  throttle: services.throttle, audit: services.audit, admission: services.admission).endpoints)
     api.addRoutes(CatalogController(allowTestStrategies: configuration.allowTestStrategies).endpoints)
-    api.addRoutes(ClientsController(database: services.database, hasher: services.hasher, audit: services.audit, admission: services.admission).endpoints)
+    api.addRoutes(ClientsController(database: services.database, accounts: services.accounts, hasher: services.hasher, audit: services.audit, admission: services.admission).endpoints)
     api.addRoutes(BotsController(database: services.database, lifecycle: services.lifecycle, bridge: services.bridge,
                                  audit: services.audit, allowTestStrategies: configuration.allowTestStrategies).endpoints)
     api.addRoutes(AuditController(database: services.database).endpoints)

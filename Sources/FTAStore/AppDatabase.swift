@@ -33,6 +33,34 @@ public struct AppDatabase: Sendable {
 
     private init(unmigrated writer: any DatabaseWriter) { self.writer = writer }
 
+    /// Opens (creating when absent) and migrates the database at `path`, and says what that
+    /// did: what `fta migrate` reports.
+    public static func migrate(path: String) throws -> MigrationReport {
+        let existed = FileManager.default.fileExists(atPath: path)
+        let pool = try openPool(path: path)
+        let before = try pool.read { db in try migrator.appliedIdentifiers(db) }
+        try migrator.migrate(pool)
+        let after = try pool.read { db in try migrator.appliedIdentifiers(db) }
+        try pool.close()
+        return MigrationReport(createdDatabase: !existed, applied: Set(after).subtracting(before).count)
+    }
+
+    /// The schema of the database at `path` against this binary's migrations, read without
+    /// writing anything: an absent file is reported, never created.
+    public static func schemaStatus(path: String) throws -> SchemaStatus {
+        guard let database = try openReadOnly(path: path) else { return .noDatabase }
+        let applied = try database.writer.read { db in try migrator.appliedIdentifiers(db) }
+        let pending = Set(migrator.migrations).subtracting(applied).count
+        return pending == 0 ? .upToDate : .pending(pending)
+    }
+
+    /// The database at `path` opened read-only and as it is (no migration), or nil when there
+    /// is no file: for the commands that answer questions and must never create a database.
+    public static func openReadOnly(path: String) throws -> AppDatabase? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return AppDatabase(unmigrated: try DatabaseQueue(path: path, configuration: DatabaseBackup.readOnlyConfiguration()))
+    }
+
     static func openPool(path: String) throws -> DatabasePool {
         let url = URL(fileURLWithPath: path)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -137,6 +165,21 @@ public struct AppDatabase: Sendable {
         }
         return migrator
     }
+}
+
+/// What `AppDatabase.migrate(path:)` did.
+public struct MigrationReport: Sendable, Equatable {
+    /// Whether the database file was absent and is now created.
+    public var createdDatabase: Bool
+    /// How many migrations ran.
+    public var applied: Int
+}
+
+/// Where a database's schema stands against this binary's migrations.
+public enum SchemaStatus: Sendable, Equatable {
+    case noDatabase
+    case pending(Int)
+    case upToDate
 }
 
 /// File-level care for the database and its copies.

@@ -36,6 +36,29 @@ struct StoreTests {
         #expect(try db.isMigrated())
     }
 
+    @Test("migrate reports what it did; the schema status and read-only opening never create a file")
+    func migrationReports() async throws {
+        let dir = try temporaryDirectory()
+        let path = dir + "/data/fta.sqlite"
+        #expect(try AppDatabase.schemaStatus(path: path) == .noDatabase)
+        #expect(try AppDatabase.openReadOnly(path: path) == nil)
+        #expect(!FileManager.default.fileExists(atPath: dir + "/data"))
+
+        let count = AppDatabase.migrator.migrations.count
+        #expect(try AppDatabase.migrate(path: path) == MigrationReport(createdDatabase: true, applied: count))
+        #expect(try AppDatabase.migrate(path: path) == MigrationReport(createdDatabase: false, applied: 0))
+        #expect(try AppDatabase.schemaStatus(path: path) == .upToDate)
+        let readOnly = try #require(try AppDatabase.openReadOnly(path: path))
+        #expect(try await readOnly.clients().isEmpty)
+        #expect(try await readOnly.hasAdmin() == false)
+        await #expect(throws: DatabaseError.self) { try await readOnly.createClient(ClientRecord(id: ClientID("acme")!, name: "Acme")) }
+
+        // A file that holds no schema yet: every migration is pending, and asking writes nothing.
+        FileManager.default.createFile(atPath: dir + "/empty.sqlite", contents: nil)
+        #expect(try AppDatabase.schemaStatus(path: dir + "/empty.sqlite") == .pending(count))
+        #expect(try FileManager.default.attributesOfItem(atPath: dir + "/empty.sqlite")[.size] as? Int == 0)
+    }
+
     @Test("a pre-existing world-readable file is tightened to 0600")
     func tightens() throws {
         let dir = try temporaryDirectory()

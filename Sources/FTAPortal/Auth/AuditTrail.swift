@@ -17,11 +17,17 @@ public struct AuditTrail: Sendable {
     /// does not fail the action it describes.
     public func record(_ context: PortalContext, action: String, target: String? = nil, clientId: String? = nil,
                        outcome: AuditOutcome, detail: String? = nil, actor: String? = nil) async {
+        var who = AuditActor(context)
+        if let actor { who.name = actor }
+        await record(by: who, action: action, target: target, clientId: clientId, outcome: outcome, detail: detail)
+    }
+
+    /// Records an entry for `actor`; `clientId` defaults to the actor's own client.
+    public func record(by actor: AuditActor, action: String, target: String? = nil, clientId: String? = nil,
+                       outcome: AuditOutcome, detail: String? = nil) async {
         await record(AuditEntry(
-            actor: actor ?? context.principal?.user.username ?? "anonymous",
-            actorUserId: context.principal?.userID,
-            clientId: clientId ?? context.principal?.user.clientId?.rawValue,
-            action: action, target: target, sourceIp: context.sourceIP, outcome: outcome, detail: detail
+            actor: actor.name, actorUserId: actor.userID, clientId: clientId ?? actor.clientId,
+            action: action, target: target, sourceIp: actor.sourceIP, outcome: outcome, detail: detail
         ))
     }
 
@@ -56,4 +62,30 @@ public struct AuditTrail: Sendable {
         }
         return String(scalars)
     }
+}
+
+/// Who did an audited action, as the trail names them: a signed-in user of the portal (or
+/// "anonymous"), or the operator at the server's command line.
+public struct AuditActor: Sendable, Equatable {
+    public var name: String
+    public var userID: Int64?
+    /// The actor's own client, for client users.
+    public var clientId: String?
+    public var sourceIP: String?
+
+    public init(name: String, userID: Int64? = nil, clientId: String? = nil, sourceIP: String?) {
+        self.name = name
+        self.userID = userID
+        self.clientId = clientId
+        self.sourceIP = sourceIP
+    }
+
+    /// The caller of a request.
+    public init(_ context: PortalContext) {
+        self.init(name: context.principal?.user.username ?? "anonymous", userID: context.principal?.userID,
+                  clientId: context.principal?.user.clientId?.rawValue, sourceIP: context.sourceIP)
+    }
+
+    /// `fta` run on the server: whoever can run it already holds the database.
+    public static let commandLine = AuditActor(name: "cli", sourceIP: "local")
 }

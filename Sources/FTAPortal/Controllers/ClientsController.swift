@@ -6,6 +6,7 @@ import Hummingbird
 /// The operator's account management: clients, their users, disabling, password resets.
 struct ClientsController {
     let database: AppDatabase
+    let accounts: AccountService
     let hasher: PasswordHasher
     let audit: AuditTrail
     let admission: Admission
@@ -27,7 +28,7 @@ struct ClientsController {
         return ClientsEnvelope(clients: try await database.clients().map { view($0, counts) })
     }
 
-    struct NewClient: StrictInput {
+    struct ClientInput: StrictInput {
         static let fields: Set<String> = ["id", "name", "maxBots"]
         var id: String
         var name: String
@@ -36,21 +37,10 @@ struct ClientsController {
 
     @Sendable func create(_ request: Request, context: PortalContext) async throws -> EditedResponse<ClientEnvelope> {
         _ = try context.requireAdmin()
-        let input = try await request.decodeStrict(NewClient.self, context: context)
-        var errors = FieldErrors()
-        let id = ClientID(input.id)
-        if id == nil { errors.add("id", Identifier.rule) }
-        let name = input.name.trimmingCharacters(in: .whitespaces)
-        if name.isEmpty || name.count > 100 || name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-            errors.add("name", "must be 1 to 100 printable characters")
+        let input = try await request.decodeStrict(ClientInput.self, context: context)
+        let record = try await answering {
+            try await accounts.create(try ClientDraft(id: input.id, name: input.name, maxBots: input.maxBots).validated(), by: AuditActor(context))
         }
-        if let max = input.maxBots, !(1...1000).contains(max) { errors.add("maxBots", "must be between 1 and 1000") }
-        try errors.throwIfAny()
-        let record = ClientRecord(id: id!, name: name, maxBots: input.maxBots)
-        guard try await database.createClient(record) == .created else {
-            throw APIError.conflict("A client with the id '\(id!)' already exists.")
-        }
-        await audit.record(context, action: "client.create", target: id!.rawValue, clientId: id!.rawValue, outcome: .success)
         return EditedResponse(status: .created, response: ClientEnvelope(client: view(record, (bots: [:], users: [:]))))
     }
 
@@ -60,7 +50,7 @@ struct ClientsController {
         return UsersEnvelope(users: try await database.users(ofClient: client.id).map(UserView.init))
     }
 
-    struct NewUser: StrictInput {
+    struct UserInput: StrictInput {
         static let fields: Set<String> = ["username", "password", "role"]
         var username: String
         var password: String
@@ -70,18 +60,11 @@ struct ClientsController {
     @Sendable func createUser(_ request: Request, context: PortalContext) async throws -> EditedResponse<UserEnvelope> {
         _ = try context.requireAdmin()
         let client = try await existingClient(context)
-        let input = try await request.decodeStrict(NewUser.self, context: context)
-        var errors = FieldErrors()
-        if let problem = UsernameRule.problem(with: input.username) { errors.add("username", problem) }
-        if let problem = PasswordPolicy.problem(with: input.password, username: input.username) { errors.add("password", problem) }
-        let role = Role(rawValue: input.role)
-        if role == nil || role == .admin { errors.add("role", "must be owner or viewer") }
-        try errors.throwIfAny()
-        let hash = try await hasher.hash(input.password)
-        guard case .created(let user) = try await database.createUser(UserRecord(username: input.username, passwordHash: hash, role: role!, clientId: client.id)) else {
-            throw APIError(.conflict, "conflict", "The username '\(input.username)' is taken.", fields: ["username": "is taken"])
+        let input = try await request.decodeStrict(UserInput.self, context: context)
+        let user = try await answering {
+            let account = try AccountDraft(username: input.username, password: input.password).validatedClientUser(role: input.role)
+            return try await accounts.create(account, of: client, by: AuditActor(context))
         }
-        await audit.record(context, action: "user.create", target: user.username, clientId: client.id.rawValue, outcome: .success, detail: "role \(role!.rawValue)")
         return EditedResponse(status: .created, response: UserEnvelope(user: UserView(user)))
     }
 
@@ -117,6 +100,19 @@ struct ClientsController {
         try await database.setPassword(userID: target.id!, hash: try await hasher.hash(input.password))
         await audit.record(context, action: "user.password_reset", target: target.username, clientId: target.clientId?.rawValue, outcome: .success)
         return Response(status: .noContent)
+    }
+
+    /// The result of `body`, with the account service's refusals as the API's answers.
+    private func answering<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as AccountError {
+            switch error {
+            case .invalid(let fields): throw APIError.validation(fields)
+            case .clientIdTaken(let id): throw APIError.conflict("A client with the id '\(id)' already exists.")
+            case .usernameTaken(let name): throw APIError(.conflict, "conflict", "The username '\(name)' is taken.", fields: ["username": "is taken"])
+            }
+        }
     }
 
     private func existingClient(_ context: PortalContext) async throws -> ClientRecord {
