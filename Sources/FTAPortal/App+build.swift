@@ -1,16 +1,16 @@
-import DockerEngine
 import FTACore
+import FTARuntime
 import FTAStore
 import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
 
-/// The parts `buildApplication` wires together; tests build them with their own runtime.
+/// The parts `buildApplication` wires together. The runtime comes from the caller: the `fta`
+/// executable chooses it from the configuration, tests bring a fake or the real Docker one.
 public struct PortalServices: Sendable {
     public let configuration: PortalConfiguration
     public let database: AppDatabase
-    public let docker: DockerEngineClient
     public let runtime: any BotRuntime
     public let lifecycle: BotLifecycle
     public let reconciler: Reconciler
@@ -24,15 +24,14 @@ public struct PortalServices: Sendable {
     public let logger: Logger
 
     /// Builds every service from the configuration, in dependency order.
-    public init(configuration: PortalConfiguration, database: AppDatabase, runtime: (any BotRuntime)? = nil, logger: Logger) throws {
+    public init(configuration: PortalConfiguration, database: AppDatabase, runtime: any BotRuntime, logger: Logger) throws {
         guard let secretBox = configuration.secretBox else {
             throw ConfigurationError(variable: "FTA_SECRET_KEY", problem: "must be 64 hex characters (32 bytes)")
         }
         self.configuration = configuration
         self.database = database
         self.logger = logger
-        docker = try DockerEngineClient(url: configuration.dockerURL, logger: logger)
-        self.runtime = runtime ?? DockerBotRuntime(docker: docker, image: configuration.botImage)
+        self.runtime = runtime
         admission = Admission(memoryBudgetMB: configuration.memoryBudgetMB, defaultMaxBots: configuration.maxBotsPerClient)
         audit = AuditTrail(database: database, logger: logger)
         lifecycle = BotLifecycle(database: database, runtime: self.runtime, secretBox: secretBox, admission: admission,
@@ -43,7 +42,7 @@ public struct PortalServices: Sendable {
         sessions = SessionManager(database: database, configuration: configuration)
         hasher = PasswordHasher(cost: configuration.bcryptCost)
         throttle = LoginThrottle(maxFailures: configuration.loginMaxFailures, window: configuration.loginWindow, lockout: configuration.loginLockout)
-        doctor = Doctor(configuration: configuration, docker: docker, database: database, lifecycle: lifecycle, bridge: bridge)
+        doctor = Doctor(configuration: configuration, runtime: runtime, database: database, lifecycle: lifecycle, bridge: bridge)
     }
 }
 
@@ -72,9 +71,9 @@ public func buildRouter(_ services: PortalServices) -> Router<PortalContext> {
 
 /// Builds `fta serve`: logger → database → services → router → `Application`, with the
 /// reconciler and the session cleanup as services that stop on graceful shutdown.
-public func buildApplication(_ configuration: PortalConfiguration, logger: Logger) throws -> some ApplicationProtocol {
+public func buildApplication(_ configuration: PortalConfiguration, runtime: any BotRuntime, logger: Logger) throws -> some ApplicationProtocol {
     let database = try AppDatabase.open(path: configuration.databasePath)
-    let services = try PortalServices(configuration: configuration, database: database, logger: logger)
+    let services = try PortalServices(configuration: configuration, database: database, runtime: runtime, logger: logger)
     var app = Application(
         router: buildRouter(services),
         configuration: .init(address: .hostname(configuration.listenAddress, port: configuration.port), serverName: nil),

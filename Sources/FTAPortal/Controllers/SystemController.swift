@@ -1,3 +1,4 @@
+import FTARuntime
 import FTAStore
 import Foundation
 import Hummingbird

@@ -41,6 +41,8 @@ struct ResponseHardeningMiddleware: RouterMiddleware {
         switch error {
         case let error as APIError:
             apiError = error
+        case let error as DomainError:
+            apiError = APIError(error)
         case let error as HTTPError:
             switch error.status {
             case .notFound:
