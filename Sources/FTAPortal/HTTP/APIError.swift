@@ -43,6 +43,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public static let payloadTooLarge = APIError(.contentTooLarge, "payload_too_large", "The request body is too large (64 KiB at most).")
     public static let internalError = APIError(.internalServerError, "internal", "Something went wrong on the server. The operator can find details in the server log.")
     public static let dockerUnavailable = APIError(.serviceUnavailable, "docker_unavailable", "The container engine is not reachable right now. Try again in a moment.")
+    public static let apiDescriptionUnavailable = APIError(.serviceUnavailable, "api_description_unavailable",
+                                                           "The API description is not installed on this server. The operator can run fta doctor to see why.")
 }
 
 /// The wire shape of an error.
