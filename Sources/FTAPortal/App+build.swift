@@ -21,6 +21,8 @@ public struct PortalServices: Sendable {
     public let throttle: LoginThrottle
     public let admission: Admission
     public let doctor: Doctor
+    /// The API description file, read once here: a file changed later is served from the next start.
+    public let apiDescription: APIDescription
     public let logger: Logger
 
     /// Builds every service from the configuration, in dependency order.
@@ -43,6 +45,7 @@ public struct PortalServices: Sendable {
         hasher = PasswordHasher(cost: configuration.bcryptCost)
         throttle = LoginThrottle(maxFailures: configuration.loginMaxFailures, window: configuration.loginWindow, lockout: configuration.loginLockout)
         doctor = Doctor(configuration: configuration, runtime: runtime, database: database, lifecycle: lifecycle, bridge: bridge)
+        apiDescription = APIDescription.load(webRoot: configuration.webRoot)
     }
 }
 
@@ -52,13 +55,15 @@ public func buildRouter(_ services: PortalServices) -> Router<PortalContext> {
     let router = Router(context: PortalContext.self)
     router.add(middleware: ResponseHardeningMiddleware(notFoundPage: configuration.webRoot + "/404.html"))
     router.add(middleware: ClientAddressMiddleware())
-    // Static pages of web/: only GET/HEAD, no directory listing, ".." refused, index.html for "/".
-    router.add(middleware: FileMiddleware<PortalContext, LocalFileSystem>(configuration.webRoot, searchForIndexHtml: true, logger: services.logger))
+    // Static pages of web/: only GET/HEAD, no directory listing, ".." refused, index.html for "/",
+    // and nothing under /api/ (web/api/openapi.json is served by the API only).
+    router.add(middleware: StaticFilesMiddleware(webRoot: configuration.webRoot, logger: services.logger))
 
     let api = router.group("api/v1")
         .add(middleware: CSRFMiddleware(allowedOrigins: Set([configuration.publicOrigin].compactMap { $0 }), audit: services.audit))
         .add(middleware: SessionMiddleware(sessions: services.sessions))
     api.addRoutes(SystemController(database: services.database, runtime: services.runtime, doctor: services.doctor, admission: services.admission).endpoints)
+    api.addRoutes(OpenAPIController(document: services.apiDescription).endpoints)
     api.addRoutes(AuthController(database: services.database, sessions: services.sessions, hasher: services.hasher,
                                  throttle: services.throttle, audit: services.audit, admission: services.admission).endpoints)
     api.addRoutes(CatalogController(allowTestStrategies: configuration.allowTestStrategies).endpoints)
@@ -74,6 +79,9 @@ public func buildRouter(_ services: PortalServices) -> Router<PortalContext> {
 public func buildApplication(_ configuration: PortalConfiguration, runtime: any BotRuntime, logger: Logger) throws -> some ApplicationProtocol {
     let database = try AppDatabase.open(path: configuration.databasePath)
     let services = try PortalServices(configuration: configuration, database: database, runtime: runtime, logger: logger)
+    if case .unavailable(let reason) = services.apiDescription {
+        logger.error("the API description cannot be served: /api/v1/openapi.json answers 503", metadata: ["reason": "\(reason)"])
+    }
     var app = Application(
         router: buildRouter(services),
         configuration: .init(address: .hostname(configuration.listenAddress, port: configuration.port), serverName: nil),

@@ -56,6 +56,9 @@ public struct Doctor: Sendable {
         if hostChecks {
             checks.append(portalListensOnLoopbackOnly())
             checks.append(await portalAnswers())
+            // Here and not on /system: the running portal's own copy is what its
+            // /api/v1/openapi.json shows; this is the file the next start will read.
+            checks.append(apiDescriptionIsInstalled())
             checks.append(nginxProxiesToPortal())
             checks.append(envFileIsPrivate())
         }
@@ -88,6 +91,16 @@ public struct Doctor: Sendable {
         }
         let status = (try? JSONDecoder().decode(JSONValue.self, from: response.body))?["status"]?.stringValue ?? "?"
         return status == "ok" ? .pass("portal.health", "health is ok") : .warn("portal.health", "health is \(status)", fix: "see the proxy and database checks below")
+    }
+
+    func apiDescriptionIsInstalled() -> DoctorCheck {
+        switch APIDescription.load(webRoot: configuration.webRoot) {
+        case .available:
+            return .pass("api.description", "\(APIDescription.path(webRoot: configuration.webRoot)) is a JSON document, for /api/v1/openapi.json")
+        case .unavailable(let reason):
+            return .fail("api.description", "\(reason): /api/v1/openapi.json answers 503",
+                         fix: "run install.sh again (it installs web/, api/openapi.json included) and restart fta; check FTA_WEB_ROOT")
+        }
     }
 
     func nginxProxiesToPortal() -> DoctorCheck {

@@ -55,6 +55,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public static func conflict(_ message: String) -> APIError { APIError(DomainError.conflict(message)) }
     public static let payloadTooLarge = APIError(.contentTooLarge, "payload_too_large", "The request body is too large (64 KiB at most).")
     public static let internalError = APIError(DomainError.internal)
+    public static let apiDescriptionUnavailable = APIError(.serviceUnavailable, "api_description_unavailable",
+                                                           "The API description is not installed on this server. The operator can run fta doctor to see why.")
 }
 
 /// The wire shape of an error.
