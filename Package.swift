@@ -48,13 +48,39 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Docker Engine API client over libcurl (unix socket or HTTP through the socket proxy).
+        // The general HTTP client over libcurl, off the event loop: the Docker Engine client and
+        // the bridge to each bot's Freqtrade API both speak through it.
+        .target(
+            name: "FTAHTTP",
+            dependencies: [
+                "CCurl",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Docker Engine API client (unix socket or HTTP through the socket proxy): typed models, errors.
         .target(
             name: "DockerEngine",
             dependencies: [
-                "CCurl",
+                "FTAHTTP",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The runtime-neutral seam: where bots run, in words no backend owns (phase, errors, self-check).
+        .target(
+            name: "FTARuntime",
+            dependencies: ["FTACore"],
+            swiftSettings: swiftSettings
+        ),
+        // The Docker runtime: the hardened container spec and its checks, through DockerEngine.
+        .target(
+            name: "DockerRuntime",
+            dependencies: [
+                "FTACore",
+                "FTARuntime",
+                "DockerEngine",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -64,7 +90,8 @@ let package = Package(
             dependencies: [
                 "FTACore",
                 "FTAStore",
-                "DockerEngine",
+                "FTARuntime",
+                "FTAHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -74,24 +101,38 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The thin executable: parses arguments, calls the libraries.
+        // The thin executable: parses arguments, calls the libraries, and chooses the runtime.
         .executableTarget(
             name: "fta",
             dependencies: [
                 "FTAPortal",
+                "FTARuntime",
+                "DockerRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
         // What scripts/test hands the tests (engine and proxy addresses, images), read in one place.
         .target(name: "FTATestSupport", path: "Tests/FTATestSupport", swiftSettings: swiftSettings),
+        // An in-memory runtime that keeps the BotRuntime contract, for tests that need bots, not an engine.
+        .target(name: "FTARuntimeTesting", dependencies: ["FTACore", "FTARuntime"], path: "Tests/FTARuntimeTesting", swiftSettings: swiftSettings),
         .testTarget(name: "FTACoreTests", dependencies: ["FTACore", "FTATestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "FTAStoreTests", dependencies: ["FTAStore"], swiftSettings: swiftSettings),
-        .testTarget(name: "DockerEngineTests", dependencies: ["DockerEngine", "FTATestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "DockerEngineTests", dependencies: ["DockerEngine", "FTAHTTP", "FTATestSupport"], swiftSettings: swiftSettings),
+        // One contract, run against every runtime: the in-memory fake and the real Docker engine.
+        .testTarget(
+            name: "FTARuntimeTests",
+            dependencies: ["FTACore", "FTARuntime", "FTARuntimeTesting", "DockerRuntime", "DockerEngine", "FTATestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "FTAPortalTests",
             dependencies: [
                 "FTAPortal",
+                "FTARuntime",
+                "FTARuntimeTesting",
+                "DockerRuntime",
+                "FTAHTTP",
                 "FTATestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),

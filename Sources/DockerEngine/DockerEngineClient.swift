@@ -1,3 +1,4 @@
+import FTAHTTP
 import Foundation
 import Logging
 
@@ -98,15 +99,6 @@ public struct DockerEngineClient: Sendable {
     /// Stops a container, killing it after `grace` seconds; stopping a stopped one is not an error.
     public func stopContainer(_ name: String, grace: Int = 20) async throws(DockerError) {
         _ = try await send("POST", "/containers/\(name)/stop", query: [("t", String(grace))], timeout: .seconds(Int64(grace) + 15))
-    }
-
-    public func restartContainer(_ name: String, grace: Int = 20) async throws(DockerError) {
-        _ = try await send("POST", "/containers/\(name)/restart", query: [("t", String(grace))], timeout: .seconds(Int64(grace) + 30))
-    }
-
-    /// Waits until the container is not running and returns its exit status.
-    public func waitContainer(_ name: String, timeout: Duration = .seconds(60)) async throws(DockerError) -> Int {
-        try await decode(ContainerWaitResult.self, send("POST", "/containers/\(name)/wait", timeout: timeout)).StatusCode
     }
 
     public func inspectContainer(_ name: String) async throws(DockerError) -> ContainerInspect {

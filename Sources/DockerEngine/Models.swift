@@ -293,11 +293,6 @@ public struct ContainerStats: Codable, Sendable {
     }
 }
 
-/// `POST /containers/{id}/wait`.
-public struct ContainerWaitResult: Codable, Sendable {
-    public var StatusCode: Int
-}
-
 /// One line of a container's log.
 public struct LogLine: Sendable, Equatable {
     public enum Stream: Sendable, Equatable { case stdout, stderr }

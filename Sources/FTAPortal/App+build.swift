@@ -1,16 +1,16 @@
-import DockerEngine
 import FTACore
+import FTARuntime
 import FTAStore
 import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
 
-/// The parts `buildApplication` wires together; tests build them with their own runtime.
+/// The parts `buildApplication` wires together. The runtime comes from the caller: the `fta`
+/// executable chooses it from the configuration, tests bring a fake or the real Docker one.
 public struct PortalServices: Sendable {
     public let configuration: PortalConfiguration
     public let database: AppDatabase
-    public let docker: DockerEngineClient
     public let runtime: any BotRuntime
     public let lifecycle: BotLifecycle
     public let reconciler: Reconciler
@@ -22,18 +22,19 @@ public struct PortalServices: Sendable {
     public let throttle: LoginThrottle
     public let admission: Admission
     public let doctor: Doctor
+    /// The API description file, read once here: a file changed later is served from the next start.
+    public let apiDescription: APIDescription
     public let logger: Logger
 
     /// Builds every service from the configuration, in dependency order.
-    public init(configuration: PortalConfiguration, database: AppDatabase, runtime: (any BotRuntime)? = nil, logger: Logger) throws {
+    public init(configuration: PortalConfiguration, database: AppDatabase, runtime: any BotRuntime, logger: Logger) throws {
         guard let secretBox = configuration.secretBox else {
             throw ConfigurationError(variable: "FTA_SECRET_KEY", problem: "must be 64 hex characters (32 bytes)")
         }
         self.configuration = configuration
         self.database = database
         self.logger = logger
-        docker = try DockerEngineClient(url: configuration.dockerURL, logger: logger)
-        self.runtime = runtime ?? DockerBotRuntime(docker: docker, image: configuration.botImage)
+        self.runtime = runtime
         admission = Admission(memoryBudgetMB: configuration.memoryBudgetMB, defaultMaxBots: configuration.maxBotsPerClient)
         audit = AuditTrail(database: database, logger: logger)
         lifecycle = BotLifecycle(database: database, runtime: self.runtime, secretBox: secretBox, admission: admission,
@@ -45,7 +46,8 @@ public struct PortalServices: Sendable {
         hasher = PasswordHasher(cost: configuration.bcryptCost)
         accounts = AccountService(database: database, hasher: hasher, audit: audit)
         throttle = LoginThrottle(maxFailures: configuration.loginMaxFailures, window: configuration.loginWindow, lockout: configuration.loginLockout)
-        doctor = Doctor(configuration: configuration, docker: docker, database: database, lifecycle: lifecycle, bridge: bridge)
+        doctor = Doctor(configuration: configuration, runtime: runtime, database: database, lifecycle: lifecycle, bridge: bridge)
+        apiDescription = APIDescription.load(webRoot: configuration.webRoot)
     }
 }
 
@@ -55,13 +57,15 @@ public func buildRouter(_ services: PortalServices) -> Router<PortalContext> {
     let router = Router(context: PortalContext.self)
     router.add(middleware: ResponseHardeningMiddleware(notFoundPage: configuration.webRoot + "/404.html"))
     router.add(middleware: ClientAddressMiddleware())
-    // Static pages of web/: only GET/HEAD, no directory listing, ".." refused, index.html for "/".
-    router.add(middleware: FileMiddleware<PortalContext, LocalFileSystem>(configuration.webRoot, searchForIndexHtml: true, logger: services.logger))
+    // Static pages of web/: only GET/HEAD, no directory listing, ".." refused, index.html for "/",
+    // and nothing under /api/ (web/api/openapi.json is served by the API only).
+    router.add(middleware: StaticFilesMiddleware(webRoot: configuration.webRoot, logger: services.logger))
 
     let api = router.group("api/v1")
         .add(middleware: CSRFMiddleware(allowedOrigins: Set([configuration.publicOrigin].compactMap { $0 }), audit: services.audit))
         .add(middleware: SessionMiddleware(sessions: services.sessions))
     api.addRoutes(SystemController(database: services.database, runtime: services.runtime, doctor: services.doctor, admission: services.admission).endpoints)
+    api.addRoutes(OpenAPIController(document: services.apiDescription).endpoints)
     api.addRoutes(AuthController(database: services.database, sessions: services.sessions, hasher: services.hasher,
                                  throttle: services.throttle, audit: services.audit, admission: services.admission).endpoints)
     api.addRoutes(CatalogController(allowTestStrategies: configuration.allowTestStrategies).endpoints)
@@ -74,9 +78,12 @@ public func buildRouter(_ services: PortalServices) -> Router<PortalContext> {
 
 /// Builds `fta serve`: logger → database → services → router → `Application`, with the
 /// reconciler and the session cleanup as services that stop on graceful shutdown.
-public func buildApplication(_ configuration: PortalConfiguration, logger: Logger) throws -> some ApplicationProtocol {
+public func buildApplication(_ configuration: PortalConfiguration, runtime: any BotRuntime, logger: Logger) throws -> some ApplicationProtocol {
     let database = try AppDatabase.open(path: configuration.databasePath)
-    let services = try PortalServices(configuration: configuration, database: database, logger: logger)
+    let services = try PortalServices(configuration: configuration, database: database, runtime: runtime, logger: logger)
+    if case .unavailable(let reason) = services.apiDescription {
+        logger.error("the API description cannot be served: /api/v1/openapi.json answers 503", metadata: ["reason": "\(reason)"])
+    }
     var app = Application(
         router: buildRouter(services),
         configuration: .init(address: .hostname(configuration.listenAddress, port: configuration.port), serverName: nil),

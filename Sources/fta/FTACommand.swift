@@ -77,7 +77,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("another fta serve is using \(configuration.databasePath)")
         }
         logger.info("fta serve starting", metadata: ["address": "\(configuration.listenAddress):\(configuration.port)"])
-        let app = try buildApplication(configuration, logger: logger)
+        let app = try buildApplication(configuration, runtime: try makeRuntime(configuration, logger: logger), logger: logger)
         try await app.runService()
         lock.release()
     }
@@ -124,9 +124,10 @@ struct Doctor: AsyncParsableCommand {
         let configuration = try common.load(requireSecrets: false)
         let logger = makeLogger("error")
         let database = FileManager.default.fileExists(atPath: configuration.databasePath) ? try? AppDatabase.open(path: configuration.databasePath, migrate: false) : nil
-        let services = configuration.secretBox != nil && database != nil ? try? PortalServices(configuration: configuration, database: database!, logger: logger) : nil
-        let doctor = try services?.doctor ?? FTAPortal.Doctor(configuration: configuration, docker: .init(url: configuration.dockerURL, logger: logger),
-                                                              database: nil, lifecycle: nil, bridge: nil)
+        let runtime = try makeRuntime(configuration, logger: logger)
+        let services = configuration.secretBox != nil && database != nil
+            ? try? PortalServices(configuration: configuration, database: database!, runtime: runtime, logger: logger) : nil
+        let doctor = services?.doctor ?? FTAPortal.Doctor(configuration: configuration, runtime: runtime, database: nil, lifecycle: nil, bridge: nil)
         let checks = await doctor.run(hostChecks: true)
         if json {
             let encoder = JSONEncoder()
@@ -151,7 +152,8 @@ struct Reconcile: AsyncParsableCommand {
         tightenUmask()
         let configuration = try common.load(requireSecrets: true)
         let logger = makeLogger(configuration.logLevel)
-        let services = try PortalServices(configuration: configuration, database: try AppDatabase.open(path: configuration.databasePath), logger: logger)
+        let services = try PortalServices(configuration: configuration, database: try AppDatabase.open(path: configuration.databasePath),
+                                          runtime: try makeRuntime(configuration, logger: logger), logger: logger)
         let report = try await services.reconciler.reconcileOnce()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

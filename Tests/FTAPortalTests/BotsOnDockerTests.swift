@@ -1,8 +1,11 @@
-import DockerEngine
+import DockerRuntime
 import FTACore
+import FTAHTTP
 import FTAPortal
+import FTARuntime
 import FTAStore
 import FTATestSupport
+import HTTPTypes
 import Foundation
 import Logging
 import Testing
@@ -15,8 +18,9 @@ struct DockerFixture {
     init(budgetMB: Int = 4096) async throws {
         _ = try #require(TestEnvironment.dockerURL, "FTA_TEST_DOCKER_URL is not set: scripts/test starts the proxy")
         suffix = String(TestEnvironment.uniqueID("").suffix(6))
-        services = try PortalServices(configuration: try testConfiguration(["FTA_MEMORY_BUDGET_MB": String(budgetMB)]),
-                                      database: try AppDatabase.inMemory(), logger: Logger(label: "test"))
+        let configuration = try testConfiguration(["FTA_MEMORY_BUDGET_MB": String(budgetMB)])
+        let runtime = try DockerBotRuntime(proxyURL: configuration.dockerURL, options: .init(image: configuration.botImage), logger: Logger(label: "test"))
+        services = try PortalServices(configuration: configuration, database: try AppDatabase.inMemory(), runtime: runtime, logger: Logger(label: "test"))
     }
 
     func client(_ name: String) async throws -> ClientRecord {
@@ -113,12 +117,12 @@ struct BotsOnDockerTests {
                 let secrets = try await fixture.services.lifecycle.secrets(of: bot.id)
                 #expect(!command.contains(secrets.apiPassword))
             }
-            let statusA = try #require(try await fixture.services.runtime.status(bot: botA.id, client: acme.id, size: .small))
+            let statusA = try #require(try await fixture.services.runtime.status(of: BotPlacement(bot: botA.id, client: acme.id, size: .small)))
             #expect(statusA.deviations.isEmpty, "\(statusA.deviations)")
 
             // Isolation. The portal's side (the host) reaches each bot's API: the control.
-            let ipA = try #require(statusA.ipAddress)
-            let ipB = try #require(try await fixture.services.runtime.status(bot: botB.id, client: globex.id, size: .small)?.ipAddress)
+            let ipA = try #require(statusA.address)
+            let ipB = try #require(try await fixture.services.runtime.status(of: BotPlacement(bot: botB.id, client: globex.id, size: .small))?.address)
             try await waitForPing(ip: ipB)
             // From bot A, bot B (another client's network) is unreachable.
             let probe = try TestEnvironment.docker(["exec", botA.id.containerName, "timeout", "3", "wget", "-q", "-O-", "http://\(ipB):8080/api/v1/ping"])
@@ -148,13 +152,15 @@ struct BotsOnDockerTests {
         Issue.record("the bot at \(ip) never answered its ping")
     }
 
-    @Test("stop, start and delete: delete removes container and volume, and the network with the client's last bot")
+    @Test("stop, start and delete: delete removes container and volume, and the network with the client's last container")
     func lifecycle() async throws {
         let fixture = try await DockerFixture()
         try await fixture.run {
             let client = try await fixture.client("l")
-            let first = try await fixture.bot("l1", of: client), second = try await fixture.bot("l2", of: client, start: false)
+            let first = try await fixture.bot("l1", of: client), second = try await fixture.bot("l2", of: client)
             let lifecycle = fixture.services.lifecycle
+            // A stopped bot keeps its container, and with it its claim on the network.
+            #expect(try await lifecycle.stop(second.id).state == .stopped)
             #expect(try await lifecycle.stop(first.id).state == .stopped)
             #expect(try inspect(first.id.containerName)["State"].flatMap { ($0 as? [String: Any])?["Running"] as? Bool } == false)
             #expect(try await lifecycle.stop(first.id).state == .stopped)  // idempotent
@@ -165,7 +171,7 @@ struct BotsOnDockerTests {
             try await lifecycle.delete(first.id)
             #expect(try TestEnvironment.docker(["inspect", first.id.containerName]).status != 0)
             #expect(try TestEnvironment.docker(["volume", "inspect", first.id.volumeName]).status != 0)
-            #expect(try TestEnvironment.docker(["network", "inspect", client.id.networkName]).status == 0)  // l2 still there
+            #expect(try TestEnvironment.docker(["network", "inspect", client.id.networkName]).status == 0)  // l2's stopped container still there
             try await lifecycle.delete(second.id)
             #expect(try TestEnvironment.docker(["network", "inspect", client.id.networkName]).status != 0)
             #expect(try await fixture.services.database.bots().isEmpty)
@@ -204,14 +210,14 @@ struct BotsOnDockerTests {
                 #expect(try inspect(bot.id.containerName)["State"].flatMap { ($0 as? [String: Any])?["Running"] as? Bool } == false)
             }
             #expect(try inspect(orphan)["State"].flatMap { ($0 as? [String: Any])?["Running"] as? Bool } == false)
-            let recreated = try #require(try await fixture.services.runtime.status(bot: vanished.id, client: client.id, size: .small))
-            #expect(recreated.running && recreated.deviations.isEmpty)
+            let recreated = try #require(try await fixture.services.runtime.status(of: BotPlacement(bot: vanished.id, client: client.id, size: .small)))
+            #expect(recreated.isRunning && recreated.deviations.isEmpty)
             let audit = try await fixture.services.database.auditEntries(AuditFilter(action: "bot.quarantine"))
             #expect(Set(audit.compactMap(\.target)) == [tampered.id.rawValue, published.id.rawValue])
             // A quarantined bot is not restarted by the next pass, nor by its owner.
             let next = try await fixture.services.reconciler.reconcileOnce()
             #expect(next.recreated.isEmpty && next.quarantined.isEmpty)
-            await #expect(throws: APIError.self) { try await fixture.services.lifecycle.start(tampered.id) }
+            await #expect(throws: DomainError.self) { try await fixture.services.lifecycle.start(tampered.id) }
             _ = try? TestEnvironment.docker(["rm", "-f", orphan])
         }
     }
@@ -226,8 +232,9 @@ struct BotsOnDockerTests {
             do {
                 _ = try await fixture.services.lifecycle.start(BotID("m2\(fixture.suffix)")!)
                 Issue.record("a bot over the budget started")
-            } catch let error as APIError {
+            } catch let error as DomainError {
                 #expect(error.code == "memory_budget_exceeded")
+                #expect(APIError(error).status == .conflict)
             }
             #expect(try TestEnvironment.docker(["inspect", "fta-bot-m2\(fixture.suffix)"]).status != 0)
         }

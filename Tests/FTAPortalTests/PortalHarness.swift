@@ -1,6 +1,7 @@
-import DockerEngine
 import FTACore
 import FTAPortal
+import FTARuntime
+import FTARuntimeTesting
 import FTAStore
 import FTATestSupport
 import Foundation
@@ -10,37 +11,6 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import Testing
-
-/// A runtime that keeps containers in memory: the API tests need bots, not Docker. The
-/// Docker-backed suites use `DockerBotRuntime` against the real engine instead.
-actor FakeRuntimeState {
-    var containers: [String: Bool] = [:]
-    var launches = 0
-    func launch(_ name: String) { containers[name] = true; launches += 1 }
-    func stop(_ name: String) { if containers[name] != nil { containers[name] = false } }
-    func remove(_ name: String) { containers[name] = nil }
-    func get(_ name: String) -> Bool? { containers[name] }
-}
-
-struct FakeRuntime: BotRuntime {
-    let state = FakeRuntimeState()
-    func isReachable() async -> Bool { true }
-    func ensureClientNetwork(_ client: ClientID) async throws(DockerError) {}
-    func removeClientNetwork(_ client: ClientID) async throws(DockerError) {}
-    func ensureVolume(bot: BotID, client: ClientID) async throws(DockerError) {}
-    func removeVolume(bot: BotID) async throws(DockerError) {}
-    func launch(_ launch: BotLaunch) async throws(DockerError) { await state.launch(launch.botID.containerName) }
-    func stop(bot: BotID) async throws(DockerError) { await state.stop(bot.containerName) }
-    func remove(bot: BotID) async throws(DockerError) { await state.remove(bot.containerName) }
-    func status(bot: BotID, client: ClientID, size: BotSize) async throws(DockerError) -> BotContainerStatus? {
-        guard let running = await state.get(bot.containerName) else { return nil }
-        return BotContainerStatus(running: running, status: running ? "running" : "exited", exitCode: 0, health: nil, startedAt: nil, ipAddress: nil, deviations: [])
-    }
-    func logs(bot: BotID, tail: Int) async throws(DockerError) -> [String] { ["line one", "line two"] }
-    func managedContainers() async throws(DockerError) -> [ManagedContainer] { [] }
-    func managedVolumes() async throws(DockerError) -> [String] { [] }
-    func managedNetworks() async throws(DockerError) -> [String] { [] }
-}
 
 /// The repository's web/ folder, found from this file's path.
 let webRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("web").path
@@ -66,7 +36,8 @@ let testPassword = "correct horse battery staple"
 /// acme, an owner of globex, and a bot `acme-bot` of acme.
 struct Harness {
     let services: PortalServices
-    let runtime: FakeRuntime
+    /// The API tests need bots, not Docker: the Docker-backed suites use `DockerBotRuntime`.
+    let runtime: InMemoryBotRuntime
     var database: AppDatabase { services.database }
     var userIDs: [String: Int64] = [:]
 
@@ -75,7 +46,7 @@ struct Harness {
     ]
 
     init(_ overrides: [String: String] = [:], runtime: (any BotRuntime)? = nil, logger: Logger = Logger(label: "test")) async throws {
-        let fake = FakeRuntime()
+        let fake = InMemoryBotRuntime()
         self.runtime = fake
         let database = try AppDatabase.inMemory()
         services = try PortalServices(configuration: try testConfiguration(overrides), database: database, runtime: runtime ?? fake,

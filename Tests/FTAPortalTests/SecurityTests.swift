@@ -243,7 +243,7 @@ struct InputTests {
             #expect((response.json["error"] as? [String: Any])?["fields"] != nil)
         }
         #expect(try await harness.database.bot(BotID("smuggled")!) == nil)
-        #expect(await harness.runtime.state.launches == 0)
+        #expect(await harness.runtime.launchCount() == 0)
     }
 
     @Test("wrong types and bad values get field-level messages", arguments: [
@@ -309,7 +309,7 @@ struct InputTests {
             #expect(message.contains("188 MiB") && message.contains("320 MiB"))
         }
         #expect(try await harness.database.bot(BotID("acme-bot")!)?.state == .created)
-        #expect(await harness.runtime.state.launches == 1)
+        #expect(await harness.runtime.launchCount() == 1)
     }
 }
 
@@ -430,6 +430,6 @@ struct AuditHygieneTests {
             #expect(response.errorCode == "validation_failed")
             #expect(try await client.call(.post, "/api/v1/bots/acme-bot/stop", cookie: owner, json: [String: String]()).status == .ok)
         }
-        #expect(await harness.runtime.state.launches == 0)
+        #expect(await harness.runtime.launchCount() == 0)
     }
 }

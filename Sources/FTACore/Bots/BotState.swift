@@ -27,9 +27,6 @@ public enum BotState: String, Codable, Sendable, CaseIterable {
         guard canMove(to: next) else { throw IllegalTransition(from: self, to: next) }
         return next
     }
-
-    /// Whether the bot's container is expected to be running in this state.
-    public var wantsContainerRunning: Bool { self == .starting || self == .running }
 }
 
 /// A lifecycle move that the state machine does not allow.

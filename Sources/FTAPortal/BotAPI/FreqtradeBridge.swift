@@ -1,5 +1,6 @@
-import DockerEngine
 import FTACore
+import FTAHTTP
+import FTARuntime
 import FTAStore
 import Foundation
 import Logging
@@ -33,32 +34,38 @@ public struct FreqtradeBridge: Sendable {
         return try await request(bot, address: address, method, path, body: body)
     }
 
+    /// What the bot's own `show_config` says about dry-run, without acting on it: `fta doctor`
+    /// and `GET /system` only look, they never quarantine as a side effect.
+    public func dryRunVerdict(_ bot: BotRecord, address: String? = nil) async throws -> DryRunVerdict {
+        let resolved: String
+        if let address { resolved = address } else { resolved = try await self.address(of: bot) }
+        let config = try await request(bot, address: resolved, "GET", "/api/v1/show_config")
+        if config["dry_run"]?.boolValue == true { return .dryRun }
+        // As JSON text (`false`, `"no"`), not Swift's `bool(false)`; bounded, since the bot chose it.
+        let reported = config["dry_run"].flatMap { try? JSONEncoder().encode($0) }.map { String(String(decoding: $0, as: UTF8.self).prefix(64)) } ?? "nothing"
+        return .live(reported: reported)
+    }
+
     /// The dry-run guard (the third lock, at run time): if the bot's own `show_config` says
     /// anything but `dry_run: true`, the container is stopped at once, the bot quarantined,
     /// and the audit trail says so.
     public func enforceDryRun(_ bot: BotRecord, address: String? = nil) async throws {
-        let resolved: String
-        if let address { resolved = address } else { resolved = try await self.address(of: bot) }
-        let config = try await request(bot, address: resolved, "GET", "/api/v1/show_config")
-        guard config["dry_run"]?.boolValue == true else {
-            // As JSON text (`false`, `"no"`), not Swift's `bool(false)`; bounded, since the bot chose it.
-            let reported = config["dry_run"].flatMap { try? JSONEncoder().encode($0) }.map { String(String(decoding: $0, as: UTF8.self).prefix(64)) } ?? "nothing"
-            try await lifecycle.quarantine(bot.id, reason: "the bot reported dry_run = \(reported)")
-            await audit.record(AuditEntry(actor: "dry-run-guard", clientId: bot.clientId.rawValue, action: "bot.quarantine", target: bot.id.rawValue,
-                                          outcome: .success, detail: "show_config.dry_run was \(reported); container stopped"))
-            logger.critical("bot left dry-run: quarantined", metadata: ["bot": "\(bot.id)"])
-            throw APIError(.conflict, "quarantined", "This bot reported that it was not in dry-run. It has been stopped and quarantined; the operator has been told.")
-        }
+        guard case .live(let reported) = try await dryRunVerdict(bot, address: address) else { return }
+        try await lifecycle.quarantine(bot.id, reason: "the bot reported dry_run = \(reported)")
+        await audit.record(AuditEntry(actor: "dry-run-guard", clientId: bot.clientId.rawValue, action: "bot.quarantine", target: bot.id.rawValue,
+                                      outcome: .success, detail: "show_config.dry_run was \(reported); container stopped"))
+        logger.critical("bot left dry-run: quarantined", metadata: ["bot": "\(bot.id)"])
+        throw DomainError.quarantined
     }
 
     private func address(of bot: BotRecord) async throws -> String {
         guard bot.state == .running || bot.state == .starting else {
-            throw APIError(.conflict, "bot_not_running", "This bot is \(bot.state.rawValue); its trading data is available while it runs.")
+            throw DomainError.botNotRunning(bot.state)
         }
-        let status: BotContainerStatus?
-        do { status = try await lifecycle.status(of: bot) } catch { throw BotLifecycle.apiError(for: error) }
-        guard let status, status.running, let ip = status.ipAddress else {
-            throw APIError(.badGateway, "bot_unreachable", "The bot's container is not running.")
+        let status: BotRuntimeStatus?
+        do { status = try await lifecycle.status(of: bot) } catch { throw error.domainError }
+        guard let status, status.isRunning, let ip = status.address else {
+            throw DomainError.botUnreachable("The bot's container is not running.")
         }
         return ip
     }
@@ -80,10 +87,10 @@ public struct FreqtradeBridge: Sendable {
         guard (200..<300).contains(response.status) else {
             logger.warning("bot API error", metadata: ["bot": "\(bot.id)", "path": "\(path)", "status": "\(response.status)"])
             let detail = (try? JSONDecoder().decode(JSONValue.self, from: response.body))?["error"]?.stringValue
-            throw APIError(.badGateway, "bot_error", "The bot refused this request" + (detail.map { ": \($0.prefix(200))" } ?? "."))
+            throw DomainError.botRefused("The bot refused this request" + (detail.map { ": \($0.prefix(200))" } ?? "."))
         }
         do { return try JSONDecoder().decode(JSONValue.self, from: response.body) } catch {
-            throw APIError(.badGateway, "bot_error", "The bot answered something unreadable.")
+            throw DomainError.botRefused("The bot answered something unreadable.")
         }
     }
 
@@ -95,7 +102,7 @@ public struct FreqtradeBridge: Sendable {
                                                   headers: [("Authorization", "Basic \(basic)")], timeout: timeout, connectTimeout: .seconds(2)))
         guard response.status == 200, let token = (try? JSONDecoder().decode(JSONValue.self, from: response.body))?["access_token"]?.stringValue else {
             logger.warning("bot API login failed", metadata: ["bot": "\(bot.id)", "status": "\(response.status)"])
-            throw APIError(.badGateway, "bot_unreachable", "The portal could not sign in to the bot's API.")
+            throw DomainError.botUnreachable("The portal could not sign in to the bot's API.")
         }
         // Freqtrade's access tokens live 15 minutes; refresh a little before.
         await tokens.store(token, for: bot.id.rawValue, until: Date().addingTimeInterval(14 * 60))
@@ -106,11 +113,18 @@ public struct FreqtradeBridge: Sendable {
         do {
             return try await HTTPTransport.perform(request)
         } catch .timeout {
-            throw APIError(.gatewayTimeout, "bot_timeout", "The bot did not answer in time. It may be busy; try again.")
+            throw DomainError.botTimeout
         } catch {
-            throw APIError(.badGateway, "bot_unreachable", "The bot's API is not reachable yet. A starting bot needs a minute.")
+            throw DomainError.botUnreachable("The bot's API is not reachable yet. A starting bot needs a minute.")
         }
     }
+}
+
+/// What a bot says of its own trading mode.
+public enum DryRunVerdict: Sendable, Equatable {
+    case dryRun
+    /// It reported this (as JSON text) instead of `true`.
+    case live(reported: String)
 }
 
 /// Access tokens of bots' APIs, in memory only.

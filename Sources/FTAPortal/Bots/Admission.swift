@@ -21,13 +21,12 @@ public struct Admission: Sendable {
     }
 
     /// Why `bot` may not start now, or nil when it fits.
-    public func refusal(toStart bot: BotRecord, among bots: [BotRecord]) -> APIError? {
+    public func refusal(toStart bot: BotRecord, among bots: [BotRecord]) -> DomainError? {
         let used = usedMB(by: bots, excluding: bot.id)
         let needed = bot.size.memoryMB
         guard used + needed <= memoryBudgetMB else {
             let free = max(0, memoryBudgetMB - used)
-            return APIError(.conflict, "memory_budget_exceeded",
-                            "Not enough memory on this server to start this bot: it needs \(needed) MiB, and \(free) MiB of the \(memoryBudgetMB) MiB bot budget is free. Stop another bot or choose a smaller size.")
+            return .memoryBudgetExceeded(neededMB: needed, freeMB: free, budgetMB: memoryBudgetMB)
         }
         return nil
     }

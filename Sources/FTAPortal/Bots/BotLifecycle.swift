@@ -1,5 +1,5 @@
-import DockerEngine
 import FTACore
+import FTARuntime
 import FTAStore
 import Foundation
 import Logging
@@ -41,9 +41,8 @@ public struct BotLifecycle: Sendable {
         let maxBots = admission.maxBots(for: client)
         switch try await database.createBot(bot, secrets: BotSecretRecord(botId: id, sealed: sealed), maxBots: maxBots) {
         case .created: break
-        case .idTaken: throw APIError(.conflict, "conflict", "A bot with the id '\(id)' already exists. Choose another id.")
-        case .quotaReached(let count):
-            throw APIError(.conflict, "quota_exceeded", "This client already has \(count) of its \(maxBots) bots. Delete one before creating another.")
+        case .idTaken: throw DomainError.conflict("A bot with the id '\(id)' already exists. Choose another id.")
+        case .quotaReached(let count): throw DomainError.quotaExceeded(count: count, max: maxBots)
         }
         guard start else { return bot }
         return try await self.start(id)
@@ -53,18 +52,12 @@ public struct BotLifecycle: Sendable {
     @discardableResult
     public func start(_ id: BotID) async throws -> BotRecord {
         try await locks.withLock(id.rawValue) {
-            guard let bot = try await database.bot(id) else { throw APIError.notFound("No such bot.") }
+            guard let bot = try await database.bot(id) else { throw DomainError.notFound("No such bot.") }
             try ensureCanMove(bot, to: .starting)
             if let refusal = admission.refusal(toStart: bot, among: try await database.bots()) { throw refusal }
             _ = try await database.updateBot(id) { $0.state = .starting; $0.desiredState = .running; $0.lastError = nil }
-            do {
-                let launch = try await launchPlan(for: bot)
-                try await runtime.ensureClientNetwork(bot.clientId)
-                try await runtime.ensureVolume(bot: id, client: bot.clientId)
-                try await runtime.launch(launch)
-            } catch let error as DockerError {
-                try await fail(id, error)
-            }
+            let launch = try await launchPlan(for: bot)
+            do { try await runtime.launch(launch) } catch let error as RuntimeError { try await fail(id, error) }
             return try await database.updateBot(id) { $0.state = .running; $0.startedAt = Date() }!
         }
     }
@@ -73,14 +66,14 @@ public struct BotLifecycle: Sendable {
     @discardableResult
     public func stop(_ id: BotID) async throws -> BotRecord {
         try await locks.withLock(id.rawValue) {
-            guard let bot = try await database.bot(id) else { throw APIError.notFound("No such bot.") }
+            guard let bot = try await database.bot(id) else { throw DomainError.notFound("No such bot.") }
             // Already stopped (or never started): stopping again is a no-op, not an error.
             if [.quarantined, .stopped, .created].contains(bot.state) {
                 return try await database.updateBot(id) { $0.desiredState = .stopped } ?? bot
             }
             try ensureCanMove(bot, to: .stopping)
             _ = try await database.updateBot(id) { $0.state = .stopping; $0.desiredState = .stopped }
-            do { try await runtime.stop(bot: id) } catch { try await fail(id, error) }
+            do { try await runtime.stop(bot: id) } catch let error as RuntimeError { try await fail(id, error) }
             return try await database.updateBot(id) { $0.state = .stopped; $0.startedAt = nil }!
         }
     }
@@ -95,21 +88,17 @@ public struct BotLifecycle: Sendable {
     /// the record and its secrets.
     public func delete(_ id: BotID) async throws {
         try await locks.withLock(id.rawValue) {
-            guard let bot = try await database.bot(id) else { throw APIError.notFound("No such bot.") }
+            guard let bot = try await database.bot(id) else { throw DomainError.notFound("No such bot.") }
             try ensureCanMove(bot, to: .deleting)
             _ = try await database.updateBot(id) { $0.state = .deleting; $0.desiredState = .stopped }
             do {
-                try await runtime.remove(bot: id)
-                try await runtime.removeVolume(bot: id)
-                try await database.deleteBot(id)
-                if try await database.botCount(ofClient: bot.clientId) == 0 {
-                    try await runtime.removeClientNetwork(bot.clientId)
-                }
-            } catch let error as DockerError {
+                try await runtime.remove(bot: id, client: bot.clientId)
+            } catch let error as RuntimeError {
                 // The bot stays `deleting`; retrying the delete (or the reconciler) finishes it.
                 logger.error("delete failed", metadata: ["bot": "\(id)", "error": "\(error)"])
-                throw Self.apiError(for: error)
+                throw error.domainError
             }
+            try await database.deleteBot(id)
         }
     }
 
@@ -122,16 +111,16 @@ public struct BotLifecycle: Sendable {
     }
 
     public func logs(_ id: BotID, tail: Int) async throws -> [String] {
-        do { return try await runtime.logs(bot: id, tail: tail) } catch .notFound { return [] } catch { throw Self.apiError(for: error) }
+        do { return try await runtime.logs(bot: id, tail: tail) } catch { throw error.domainError }
     }
 
-    public func status(of bot: BotRecord) async throws(DockerError) -> BotContainerStatus? {
-        try await runtime.status(bot: bot.id, client: bot.clientId, size: bot.size)
+    public func status(of bot: BotRecord) async throws(RuntimeError) -> BotRuntimeStatus? {
+        try await runtime.status(of: BotPlacement(bot: bot.id, client: bot.clientId, size: bot.size))
     }
 
     /// The bot's decrypted API credentials (for the portal's bridge to its Freqtrade API).
     public func secrets(of id: BotID) async throws -> BotSecrets {
-        guard let record = try await database.botSecret(id) else { throw APIError.internalError }
+        guard let record = try await database.botSecret(id) else { throw DomainError.internal }
         return try secretBox.openSecrets(record.sealed, for: id)
     }
 
@@ -142,25 +131,15 @@ public struct BotLifecycle: Sendable {
 
     private func ensureCanMove(_ bot: BotRecord, to next: BotState) throws {
         guard bot.state.canMove(to: next) else {
-            throw APIError(.conflict, "conflict", "This bot is \(bot.state.rawValue) and cannot be \(next == .deleting ? "deleted" : next.rawValue == "starting" ? "started" : "stopped") now.")
+            throw DomainError.conflict("This bot is \(bot.state.rawValue) and cannot be \(next == .deleting ? "deleted" : next.rawValue == "starting" ? "started" : "stopped") now.")
         }
     }
 
-    /// Marks the bot failed with a user-facing reason and throws the matching API error.
-    private func fail(_ id: BotID, _ error: any Error) async throws -> Never {
-        let apiError = (error as? DockerError).map(Self.apiError(for:)) ?? APIError.internalError
+    /// Marks the bot failed with a user-facing reason and throws the matching domain error.
+    private func fail(_ id: BotID, _ error: RuntimeError) async throws -> Never {
+        let domainError = error.domainError
         logger.error("bot operation failed", metadata: ["bot": "\(id)", "error": "\(error)"])
-        _ = try? await database.updateBot(id) { $0.state = .failed; $0.lastError = apiError.message }
-        throw apiError
-    }
-
-    /// Docker's own words stay in the log; the user gets a sentence that says what to do.
-    static func apiError(for error: DockerError) -> APIError {
-        switch error {
-        case .unreachable, .timeout: .dockerUnavailable
-        case .notFound: APIError(.serviceUnavailable, "docker_unavailable", "The bot image is not available on this server. The operator must pull or build it.")
-        case .deniedByProxy: APIError(.internalServerError, "internal", "The container engine refused this operation. The operator can find details in the server log.")
-        default: APIError(.internalServerError, "internal", "The container engine could not do this. The operator can find details in the server log.")
-        }
+        _ = try? await database.updateBot(id) { $0.state = .failed; $0.lastError = domainError.message }
+        throw domainError
     }
 }

@@ -16,6 +16,10 @@ public struct PortalConfiguration: Sendable {
     /// The URL users type (nginx's). `https` turns on `Secure` cookies with the `__Host-` prefix.
     public var publicURL: String?
     public var controlNetwork: String
+    /// The engine's own socket, which only the proxy opens; doctor checks fta cannot.
+    public var engineSocket: String
+    /// The env file these values came from (fta-run says so); doctor checks its mode.
+    public var envFile: String
     public var memoryBudgetMB: Int
     public var maxBotsPerClient: Int
     public var sessionIdleTimeout: TimeInterval
@@ -40,6 +44,8 @@ public struct PortalConfiguration: Sendable {
         ("FTA_SECRET_KEY", nil, "64 hex characters (32 random bytes) sealing bot secrets at rest"),
         ("FTA_PUBLIC_URL", "http://127.0.0.1:8081", "the URL users open (nginx); https turns on Secure cookies"),
         ("DOCKER_NETWORK", "fta-control", "the control network of the socket proxy"),
+        ("FTA_DOCKER_SOCKET", "/var/run/docker.sock", "the Docker engine's own socket, which only the proxy mounts"),
+        ("FTA_ENV_FILE", "/etc/fta/fta.env", "the env file holding this configuration (fta-run sets it); doctor checks it"),
         ("FTA_MEMORY_BUDGET_MB", "", "memory all running bots may use together; empty: host memory minus 512 MiB"),
         ("FTA_MAX_BOTS_PER_CLIENT", "3", "default bot quota per client"),
         ("FTA_SESSION_IDLE_MINUTES", "30", "a session ends after this much inactivity"),
@@ -147,6 +153,8 @@ public struct PortalConfiguration: Sendable {
             secretKeyHex: secret,
             publicURL: publicURL,
             controlNetwork: values["DOCKER_NETWORK"]!,
+            engineSocket: values["FTA_DOCKER_SOCKET"]!,
+            envFile: values["FTA_ENV_FILE"]!,
             memoryBudgetMB: budget,
             maxBotsPerClient: try int("FTA_MAX_BOTS_PER_CLIENT", 1...1000),
             sessionIdleTimeout: TimeInterval(try int("FTA_SESSION_IDLE_MINUTES", 1...1440) * 60),

@@ -1,3 +1,4 @@
+import FTARuntime
 import FTAStore
 import Foundation
 import Hummingbird
@@ -13,7 +14,6 @@ struct SystemController {
         let routes = RouteCollection(context: PortalContext.self)
         routes.get("health", use: health)
         routes.get("system", use: system)
-        routes.get("openapi.json", use: openAPI)
         return routes
     }
 
@@ -49,10 +49,5 @@ struct SystemController {
             docker: .init(reachable: await runtime.isReachable()),
             bots: .init(total: bots.count, running: bots.filter { $0.state == .running }.count)
         )
-    }
-
-    @Sendable func openAPI(_ request: Request, context: PortalContext) async throws -> Response {
-        Response(status: .ok, headers: [.contentType: "application/json"],
-                 body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
     }
 }

@@ -1,5 +1,6 @@
-import DockerEngine
 import FTACore
+import FTAHTTP
+import FTARuntime
 import FTAStore
 import Foundation
 
@@ -17,35 +18,37 @@ public struct DoctorCheck: Codable, Sendable, Equatable {
     static func fail(_ name: String, _ detail: String, fix: String) -> DoctorCheck { DoctorCheck(name: name, status: .fail, detail: detail, fix: fix) }
 }
 
+extension DoctorCheck {
+    /// A runtime's self-check finding, as doctor shows it.
+    init(_ check: RuntimeCheck) {
+        let status: Status = switch check.verdict {
+        case .pass: .pass
+        case .warn: .warn
+        case .fail: .fail
+        }
+        self.init(name: check.name, status: status, detail: check.detail, fix: check.fix)
+    }
+}
+
 /// Checks an installation and explains each finding with its fix. The portal's `/system` page
 /// runs the checks that need no root; `fta doctor` runs all of them.
 public struct Doctor: Sendable {
     let configuration: PortalConfiguration
-    let docker: DockerEngineClient
+    let runtime: any BotRuntime
     let database: AppDatabase?
     let lifecycle: BotLifecycle?
     let bridge: FreqtradeBridge?
-    /// The runtime env file install.sh writes.
-    let envFile: String
-    /// The Docker engine's own socket (the one only the proxy may open): FTA_DOCKER_SOCKET, which
-    /// install.sh writes into the env file for the proxy, or the engine's default path.
-    let dockerSocket: String
 
-    /// Where an engine that install.sh set up itself (dockerd, /etc/docker/daemon.json) listens.
-    static let defaultDockerSockets: Set<String> = ["/var/run/docker.sock", "/run/docker.sock"]
-
-    public init(configuration: PortalConfiguration, docker: DockerEngineClient, database: AppDatabase?, lifecycle: BotLifecycle?,
-                bridge: FreqtradeBridge?, envFile: String = ProcessInfo.processInfo.environment["FTA_ENV_FILE"] ?? "/etc/fta/fta.env",
-                dockerSocket: String? = ProcessInfo.processInfo.environment["FTA_DOCKER_SOCKET"]) {
+    public init(configuration: PortalConfiguration, runtime: any BotRuntime, database: AppDatabase?, lifecycle: BotLifecycle?,
+                bridge: FreqtradeBridge?) {
         self.configuration = configuration
-        self.docker = docker
+        self.runtime = runtime
         self.database = database
         self.lifecycle = lifecycle
         self.bridge = bridge
-        self.envFile = envFile
-        // An empty value (an unset key in the env file) means the default, as in docker-compose.yml.
-        if let dockerSocket, !dockerSocket.isEmpty { self.dockerSocket = dockerSocket } else { self.dockerSocket = "/var/run/docker.sock" }
     }
+
+    var envFile: String { configuration.envFile }
 
     /// Every check. `hostChecks` adds those that read root-owned files or other processes.
     public func run(hostChecks: Bool) async -> [DoctorCheck] {
@@ -53,13 +56,14 @@ public struct Doctor: Sendable {
         if hostChecks {
             checks.append(portalListensOnLoopbackOnly())
             checks.append(await portalAnswers())
+            // Here and not on /system: the running portal's own copy is what its
+            // /api/v1/openapi.json shows; this is the file the next start will read.
+            checks.append(apiDescriptionIsInstalled())
             checks.append(nginxProxiesToPortal())
-            checks.append(ftaUserCannotOpenDockerSocket())
             checks.append(envFileIsPrivate())
-            checks.append(dockerDaemonSettings())
         }
-        checks.append(await proxyAnswers())
-        checks.append(await proxyRefusesExec())
+        // The runtime checks its own promises (on Docker: the proxy's policy, the engine socket).
+        checks += await runtime.selfCheck(host: hostChecks).map(DoctorCheck.init)
         checks.append(databaseIsHealthy())
         checks += await botsComply()
         checks.append(diskHeadroom())
@@ -89,6 +93,16 @@ public struct Doctor: Sendable {
         return status == "ok" ? .pass("portal.health", "health is ok") : .warn("portal.health", "health is \(status)", fix: "see the proxy and database checks below")
     }
 
+    func apiDescriptionIsInstalled() -> DoctorCheck {
+        switch APIDescription.load(webRoot: configuration.webRoot) {
+        case .available:
+            return .pass("api.description", "\(APIDescription.path(webRoot: configuration.webRoot)) is a JSON document, for /api/v1/openapi.json")
+        case .unavailable(let reason):
+            return .fail("api.description", "\(reason): /api/v1/openapi.json answers 503",
+                         fix: "run install.sh again (it installs web/, api/openapi.json included) and restart fta; check FTA_WEB_ROOT")
+        }
+    }
+
     func nginxProxiesToPortal() -> DoctorCheck {
         guard let nginx = Shell.which("nginx") else {
             return .fail("nginx", "nginx is not installed", fix: "run install.sh again")
@@ -102,23 +116,6 @@ public struct Doctor: Sendable {
             return .fail("nginx", "no nginx site proxies to 127.0.0.1:\(configuration.port)", fix: "run install.sh again to install the fta site")
         }
         return .pass("nginx", "configuration valid and proxying to 127.0.0.1:\(configuration.port)")
-    }
-
-    func ftaUserCannotOpenDockerSocket() -> DoctorCheck {
-        let socket = dockerSocket
-        guard FileManager.default.fileExists(atPath: socket) else { return .pass("docker.socket", "\(socket) is absent here") }
-        guard let members = UserGroups.groups(of: "fta") else {
-            return .warn("docker.socket", "there is no fta user", fix: "run install.sh, which creates the fta system user")
-        }
-        var info = stat()
-        guard stat(socket, &info) == 0 else { return .warn("docker.socket", "cannot stat \(socket)", fix: "run fta doctor as root") }
-        let mode = Int(info.st_mode) & 0o777
-        let readableByGroup = mode & 0o060 != 0 && members.contains(info.st_gid)
-        let readableByOthers = mode & 0o006 != 0
-        if readableByGroup || readableByOthers || info.st_uid == UserGroups.uid(of: "fta") {
-            return .fail("docker.socket", "the fta user can open \(socket)", fix: "remove fta from the docker group (gpasswd -d fta docker) and keep the socket 0660 root:docker")
-        }
-        return .pass("docker.socket", "the fta user cannot open \(socket)")
     }
 
     func envFileIsPrivate() -> DoctorCheck {
@@ -142,44 +139,7 @@ public struct Doctor: Sendable {
         return .pass("env.file", "\(envFile) is 0600 and holds no placeholder secret")
     }
 
-    func dockerDaemonSettings() -> DoctorCheck {
-        let path = "/etc/docker/daemon.json"
-        // daemon.json configures the engine on the default socket only. An engine elsewhere
-        // (install.sh --docker-host) is configured by whoever runs it, with flags or a file of its
-        // own that this check cannot see: saying "run install.sh again" would be wrong advice.
-        if !Self.defaultDockerSockets.contains(dockerSocket) {
-            return .warn("docker.daemon", "the engine at \(dockerSocket) was not set up by install.sh (--docker-host): \(path) does not apply to it",
-                         fix: "give that engine log rotation (log-opts max-size), default-address-pools, live-restore and no-new-privileges in its own configuration")
-        }
-        guard let data = FileManager.default.contents(atPath: path), let json = try? JSONDecoder().decode(JSONValue.self, from: data) else {
-            return .warn("docker.daemon", "\(path) is missing or not JSON", fix: "run install.sh again: it writes log rotation, address pools and live-restore")
-        }
-        var missing: [String] = []
-        if json["log-opts"]?["max-size"] == nil { missing.append("log rotation (log-opts.max-size)") }
-        if (json["default-address-pools"]?.arrayValue ?? []).isEmpty { missing.append("default-address-pools") }
-        if json["live-restore"]?.boolValue != true { missing.append("live-restore") }
-        if json["no-new-privileges"]?.boolValue != true { missing.append("no-new-privileges") }
-        return missing.isEmpty ? .pass("docker.daemon", "log rotation, address pools, live-restore, no-new-privileges set")
-            : .warn("docker.daemon", "missing in \(path): \(missing.joined(separator: ", "))", fix: "run install.sh again")
-    }
-
-    // MARK: Proxy, database, bots
-
-    func proxyAnswers() async -> DoctorCheck {
-        await docker.ping() ? .pass("proxy.ping", "the socket proxy answers at \(configuration.dockerURL)")
-            : .fail("proxy.ping", "no answer from the socket proxy at \(configuration.dockerURL)", fix: "start it: docker compose -f compose/docker-compose.yml up -d (or the fta-proxy service)")
-    }
-
-    func proxyRefusesExec() async -> DoctorCheck {
-        do {
-            _ = try await docker.send("POST", "/containers/fta-bot-doctor/exec", body: ["Cmd": ["id"]])
-            return .fail("proxy.policy", "the proxy let an exec request through", fix: "install fta's compose/haproxy/haproxy.cfg and restart the proxy")
-        } catch .deniedByProxy {
-            return .pass("proxy.policy", "the proxy refuses exec (403)")
-        } catch {
-            return .fail("proxy.policy", "the exec probe got \(error) instead of a 403", fix: "install fta's compose/haproxy/haproxy.cfg and restart the proxy")
-        }
-    }
+    // MARK: Database, bots
 
     func databaseIsHealthy() -> DoctorCheck {
         let path = configuration.databasePath
@@ -213,17 +173,19 @@ public struct Doctor: Sendable {
                     checks.append(.fail(name, "out of the hardened spec: \(status.deviations.joined(separator: "; "))", fix: "fta reconcile stops and quarantines it; then delete and recreate the bot"))
                     continue
                 }
-                if status.running, let bridge {
+                if status.isRunning, let bridge {
+                    // Doctor only looks: the reconciler's dry-run guard is the one that quarantines.
                     do {
-                        try await bridge.enforceDryRun(bot)
-                        checks.append(.pass(name, "hardened, running, reports dry-run"))
-                    } catch let error as APIError where error.code == "quarantined" {
-                        checks.append(.fail(name, "reported live trading; stopped and quarantined", fix: "delete this bot and look at how it was created"))
+                        switch try await bridge.dryRunVerdict(bot) {
+                        case .dryRun: checks.append(.pass(name, "hardened, running, reports dry-run"))
+                        case .live(let reported):
+                            checks.append(.fail(name, "reports dry_run = \(reported)", fix: "run fta reconcile (it stops and quarantines the bot), then delete it and look at how it was created"))
+                        }
                     } catch {
                         checks.append(.warn(name, "hardened; its API did not confirm dry-run yet", fix: "wait for the bot to finish starting, then run fta doctor again"))
                     }
                 } else {
-                    checks.append(.pass(name, "hardened (\(status.status))"))
+                    checks.append(.pass(name, "hardened (\(status.phase.rawValue))"))
                 }
             } catch {
                 checks.append(.fail(name, "cannot inspect its container: \(error)", fix: "see the proxy checks"))
@@ -326,23 +288,6 @@ enum NginxConfiguration {
         return regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).map { match in
             (1..<match.numberOfRanges).compactMap { Range(match.range(at: $0), in: text).map { String(text[$0]) } }
         }
-    }
-}
-
-/// Group membership of a system user.
-enum UserGroups {
-    static func uid(of user: String) -> uid_t? {
-        guard let entry = getpwnam(user) else { return nil }
-        return entry.pointee.pw_uid
-    }
-
-    static func groups(of user: String) -> Set<gid_t>? {
-        guard let entry = getpwnam(user) else { return nil }
-        let primary = entry.pointee.pw_gid
-        var count: Int32 = 64
-        var groups = [gid_t](repeating: 0, count: 64)
-        guard getgrouplist(user, primary, &groups, &count) >= 0 else { return [primary] }
-        return Set(groups.prefix(Int(count)))
     }
 }
 

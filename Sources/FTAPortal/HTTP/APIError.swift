@@ -30,19 +30,33 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
+    /// The one place a domain error becomes an HTTP answer: its status, and the domain's own
+    /// code, message and fields.
+    public init(_ error: DomainError) {
+        let status: HTTPResponse.Status = switch error {
+        case .notFound: .notFound
+        case .invalid: .badRequest
+        case .conflict, .quotaExceeded, .memoryBudgetExceeded, .quarantined, .botNotRunning: .conflict
+        case .botUnreachable, .botRefused: .badGateway
+        case .botTimeout: .gatewayTimeout
+        case .runtimeUnavailable, .imageMissing: .serviceUnavailable
+        case .runtimeRefused, .runtimeFailed, .internal: .internalServerError
+        }
+        self.init(status, error.code, error.message, fields: error.fields)
+    }
+
     // The errors the API uses, by name.
     public static let unauthenticated = APIError(.unauthorized, "unauthenticated", "Please sign in.")
     public static let forbidden = APIError(.forbidden, "forbidden", "You are not allowed to do this.")
-    public static func notFound(_ what: String = "Not found.") -> APIError { APIError(.notFound, "not_found", what) }
+    public static func notFound(_ what: String = "Not found.") -> APIError { APIError(DomainError.notFound(what)) }
     public static let invalidCredentials = APIError(.unauthorized, "invalid_credentials", "Wrong username or password.")
-    public static func validation(_ errors: FieldErrors) -> APIError {
-        APIError(.badRequest, "validation_failed", "Some fields are not valid: \(errors.summary)", fields: errors.messages)
-    }
+    public static func validation(_ errors: FieldErrors) -> APIError { APIError(DomainError.invalid(errors)) }
     public static func badRequest(_ message: String) -> APIError { APIError(.badRequest, "bad_request", message) }
-    public static func conflict(_ message: String) -> APIError { APIError(.conflict, "conflict", message) }
+    public static func conflict(_ message: String) -> APIError { APIError(DomainError.conflict(message)) }
     public static let payloadTooLarge = APIError(.contentTooLarge, "payload_too_large", "The request body is too large (64 KiB at most).")
-    public static let internalError = APIError(.internalServerError, "internal", "Something went wrong on the server. The operator can find details in the server log.")
-    public static let dockerUnavailable = APIError(.serviceUnavailable, "docker_unavailable", "The container engine is not reachable right now. Try again in a moment.")
+    public static let internalError = APIError(DomainError.internal)
+    public static let apiDescriptionUnavailable = APIError(.serviceUnavailable, "api_description_unavailable",
+                                                           "The API description is not installed on this server. The operator can run fta doctor to see why.")
 }
 
 /// The wire shape of an error.

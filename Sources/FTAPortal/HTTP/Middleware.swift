@@ -41,6 +41,8 @@ struct ResponseHardeningMiddleware: RouterMiddleware {
         switch error {
         case let error as APIError:
             apiError = error
+        case let error as DomainError:
+            apiError = APIError(error)
         case let error as HTTPError:
             switch error.status {
             case .notFound:
@@ -65,6 +67,32 @@ struct ResponseHardeningMiddleware: RouterMiddleware {
             apiError = .internalError
         }
         return try apiError.response(from: request, context: context)
+    }
+}
+
+/// The static pages of the web root, except under `/api/`. That prefix belongs to the API: a file
+/// there (web/api/openapi.json) keeps one address only, the API's own, and no file in web/ can
+/// ever answer for an endpoint.
+struct StaticFilesMiddleware: RouterMiddleware {
+    typealias Context = PortalContext
+    let files: FileMiddleware<PortalContext, LocalFileSystem>
+
+    init(webRoot: String, logger: Logger) {
+        files = FileMiddleware(webRoot, searchForIndexHtml: true, logger: logger)
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if Self.isUnderAPI(request.uri.path) { return try await next(request, context) }
+        return try await files.handle(request, context: context, next: next)
+    }
+
+    /// Whether the file a path names would be under web/api/. Compared the way the file system
+    /// resolves it (FileMiddleware percent-decodes the path and appends it to the root, and the
+    /// file system skips empty and "." segments: web//api/x and web/./api/x are web/api/x), and in
+    /// any case, for file systems that ignore it.
+    static func isUnderAPI(_ path: String) -> Bool {
+        let decoded = path.removingPercentEncoding ?? path
+        return decoded.split(separator: "/").first { $0 != "." }?.lowercased() == "api"
     }
 }
 

@@ -1,5 +1,5 @@
-import DockerEngine
 import FTACore
+import FTARuntime
 import FTAStore
 import Foundation
 import Logging
@@ -51,25 +51,25 @@ public struct Reconciler: Sendable {
         var report = ReconcileReport()
         let bots = try await database.bots()
         let known = Dictionary(uniqueKeysWithValues: bots.map { ($0.id.rawValue, $0) })
-        let containers = try await runtime.managedContainers()
+        let inventory = try await runtime.inventory()
 
-        // Containers whose labels point to no bot. One that names a client of this database (or
+        // Instances whose labels point to no bot. One that names a client of this database (or
         // no client at all) claims to be ours without being so: stop it, never delete it (an
         // operator looks). One that names a client this database does not know belongs to
         // another fta (a second portal on the same engine, a database restored from an older
         // backup): report it and leave it alone.
         let clients = Set(try await database.clients().map(\.id.rawValue))
-        for container in containers where container.botLabel.flatMap({ known[$0] }) == nil || container.name != "fta-bot-\(container.botLabel ?? "")" {
-            report.orphanContainers.append(container.name)
-            if let client = container.clientLabel, !clients.contains(client) { continue }
+        for instance in inventory.instances where instance.bot.flatMap({ known[$0.rawValue] }) == nil {
+            report.orphanContainers.append(instance.name)
+            if let client = instance.clientLabel, !clients.contains(client) { continue }
             // Stopped once, it is only reported: the audit trail gets one entry, not one per pass.
-            guard container.running, let id = container.name.hasPrefix("fta-bot-") ? BotID(String(container.name.dropFirst(8))) : nil else { continue }
+            guard instance.running, let id = instance.namedBot else { continue }
             do {
                 try await runtime.stop(bot: id)
-                report.stopped.append(container.name)
-            } catch { report.errors.append("\(container.name): \(error)") }
-            await audit.record(AuditEntry(actor: "reconciler", clientId: container.clientLabel, action: "reconcile.orphan_container",
-                                          target: container.name, outcome: .denied, detail: "labels point to no known bot; stopped"))
+                report.stopped.append(instance.name)
+            } catch { report.errors.append("\(instance.name): \(error)") }
+            await audit.record(AuditEntry(actor: "reconciler", clientId: instance.clientLabel, action: "reconcile.orphan_container",
+                                          target: instance.name, outcome: .denied, detail: "labels point to no known bot; stopped"))
         }
 
         for bot in bots {
@@ -81,10 +81,10 @@ public struct Reconciler: Sendable {
             }
         }
 
-        let volumes = Set(try await runtime.managedVolumes())
-        report.orphanVolumes = volumes.subtracting(bots.map { $0.id.volumeName }).sorted()
-        let clientsWithBots = Set(bots.map { $0.clientId.networkName })
-        report.orphanNetworks = Set(try await runtime.managedNetworks()).subtracting(clientsWithBots).sorted()
+        let botIDs = Set(bots.map(\.id))
+        report.orphanVolumes = (inventory.storage.filter { !botIDs.contains($0) }.map(\.volumeName) + inventory.unrecognised.filter { $0.hasPrefix("fta-bot-") }).sorted()
+        let clientsWithBots = Set(bots.map(\.clientId))
+        report.orphanNetworks = (inventory.networks.filter { !clientsWithBots.contains($0) }.map(\.networkName) + inventory.unrecognised.filter { !$0.hasPrefix("fta-bot-") }).sorted()
         if report != ReconcileReport() { logger.notice("reconcile pass", metadata: ["report": "\(report.summary)"]) }
         return report
     }
@@ -96,7 +96,7 @@ public struct Reconciler: Sendable {
             report.deleted.append(bot.id.rawValue)
             return
         }
-        let status = try await runtime.status(bot: id, client: bot.clientId, size: bot.size)
+        let status = try await lifecycle.status(of: bot)
         if let status, !status.deviations.isEmpty, bot.state != .quarantined {
             try await lifecycle.quarantine(id, reason: "container out of the hardened spec: \(status.deviations.joined(separator: "; "))")
             report.quarantined.append(bot.id.rawValue)
@@ -106,10 +106,10 @@ public struct Reconciler: Sendable {
         }
         switch bot.desiredState {
         case .running where bot.state != .quarantined && bot.state != .failed:
-            if status == nil || status?.running == false && status?.status != "restarting" {
-                if let status, status.status == "exited", bot.state == .running, (status.exitCode ?? 0) != 0 {
-                    // Docker's restart policy gave up: a crash loop is `failed`, not restarted forever.
-                    _ = try await database.updateBot(id) { $0.state = .failed; $0.lastError = "The bot stopped with exit code \(status.exitCode ?? -1) after repeated restarts." }
+            if status?.phase.isAlive != true {
+                if let status, status.phase == .crashed, bot.state == .running {
+                    // The runtime's restart policy gave up: a crash loop is `failed`, not restarted forever.
+                    _ = try await database.updateBot(id) { $0.state = .failed; $0.lastError = Self.failureMessage(status) }
                     report.failed.append(bot.id.rawValue)
                     return
                 }
@@ -122,14 +122,14 @@ public struct Reconciler: Sendable {
                 if let bridge {
                     do {
                         try await bridge.enforceDryRun(bot)
-                    } catch let error as APIError where error.code == "quarantined" {
+                    } catch DomainError.quarantined {
                         report.quarantined.append(bot.id.rawValue)
                     } catch {
                         // Not reachable yet: the next pass tries again.
                     }
                 }
             }
-        case .stopped where status?.running == true:
+        case .stopped where status?.isRunning == true:
             try await runtime.stop(bot: id)
             report.stopped.append(bot.id.rawValue)
             if bot.state == .stopping { _ = try await database.updateBot(id) { $0.state = .stopped } }
@@ -138,6 +138,14 @@ public struct Reconciler: Sendable {
         default:
             break
         }
+    }
+}
+
+extension Reconciler {
+    /// What the user reads in `lastError` when the runtime gave up on a crashing bot.
+    static func failureMessage(_ status: BotRuntimeStatus) -> String {
+        if status.oomKilled { return "The bot was killed for running out of memory, after repeated restarts." }
+        return "The bot stopped with exit code \(status.exitCode ?? -1) after repeated restarts."
     }
 }
 

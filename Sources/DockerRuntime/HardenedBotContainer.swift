@@ -1,16 +1,7 @@
 import DockerEngine
+import FTARuntime
 import FTACore
 import Foundation
-
-/// Everything needed to launch one bot's container.
-public struct BotLaunch: Sendable {
-    public var botID: BotID
-    public var clientID: ClientID
-    public var settings: BotSettings
-    public var secrets: BotSecrets
-    public var image: String
-    public var exchangeOverride: ExchangeOverride?
-}
 
 /// The hardened container spec of a bot, in one place: how it is built, and how a running
 /// container is checked against it (by the reconciler and `fta doctor`).

@@ -1,0 +1,14 @@
+import DockerRuntime
+import FTAPortal
+import FTARuntime
+import Logging
+
+/// The one place that chooses where bots run. Docker, through the socket proxy, is the only
+/// runtime today; a second one (ECS/Fargate) is chosen here from the configuration too.
+func makeRuntime(_ configuration: PortalConfiguration, logger: Logger) throws -> any BotRuntime {
+    try DockerBotRuntime(
+        proxyURL: configuration.dockerURL,
+        options: .init(image: configuration.botImage, engineSocket: configuration.engineSocket),
+        logger: logger
+    )
+}

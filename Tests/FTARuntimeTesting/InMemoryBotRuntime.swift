@@ -1,0 +1,104 @@
+import FTACore
+import FTARuntime
+
+/// A runtime that keeps its bots in memory, for tests that need bots and not a container
+/// engine. It honours the same contract as the real runtimes (`BotRuntimeContract` runs
+/// against both), so what passes against it means something.
+public final class InMemoryBotRuntime: BotRuntime, @unchecked Sendable {
+    // Guarded by the actor below; the class only forwards, so that the protocol's
+    // non-isolated requirements can be met without `nonisolated` gymnastics.
+    private let state = State()
+
+    public init() {}
+
+    public var name: String { "in-memory" }
+
+    /// How many launches happened: the API tests check that a refused start launched nothing.
+    public func launchCount() async -> Int { await state.launches }
+    /// Whether the bot's instance exists and runs (nil: no instance).
+    public func isRunning(_ bot: BotID) async -> Bool? { await state.instances[bot]?.running }
+    /// Makes the next calls fail as if the runtime were down.
+    public func setReachable(_ reachable: Bool) async { await state.setReachable(reachable) }
+
+    public func isReachable() async -> Bool { await state.reachable }
+
+    public func launch(_ launch: BotLaunch) async throws(RuntimeError) {
+        try await state.launch(launch)
+    }
+
+    public func stop(bot: BotID) async throws(RuntimeError) { try await state.stop(bot) }
+
+    public func remove(bot: BotID, client: ClientID) async throws(RuntimeError) { try await state.remove(bot, client: client) }
+
+    public func status(of placement: BotPlacement) async throws(RuntimeError) -> BotRuntimeStatus? {
+        try await state.status(placement.bot)
+    }
+
+    public func logs(bot: BotID, tail: Int) async throws(RuntimeError) -> [String] { try await state.logs(bot, tail: tail) }
+
+    public func inventory() async throws(RuntimeError) -> RuntimeInventory { try await state.inventory() }
+
+    public func selfCheck(host: Bool) async -> [RuntimeCheck] {
+        [RuntimeCheck(name: "runtime.in-memory", verdict: await state.reachable ? .pass : .fail, detail: "the in-memory runtime of the tests")]
+    }
+
+    actor State {
+        struct Instance { var client: ClientID; var running: Bool; var address: String }
+        var instances: [BotID: Instance] = [:]
+        var storage: Set<BotID> = []
+        var networks: Set<ClientID> = []
+        var launches = 0
+        var reachable = true
+        private var nextAddress = 2
+
+        func setReachable(_ value: Bool) { reachable = value }
+
+        private func requireReachable() throws(RuntimeError) {
+            guard reachable else { throw .unavailable("the in-memory runtime is set unreachable") }
+        }
+
+        func launch(_ launch: BotLaunch) throws(RuntimeError) {
+            try requireReachable()
+            networks.insert(launch.clientID)
+            storage.insert(launch.botID)
+            nextAddress += 1
+            instances[launch.botID] = Instance(client: launch.clientID, running: true, address: "10.99.0.\(nextAddress % 250 + 2)")
+            launches += 1
+        }
+
+        func stop(_ bot: BotID) throws(RuntimeError) {
+            try requireReachable()
+            instances[bot]?.running = false
+        }
+
+        func remove(_ bot: BotID, client: ClientID) throws(RuntimeError) {
+            try requireReachable()
+            instances[bot] = nil
+            storage.remove(bot)
+            if !instances.values.contains(where: { $0.client == client }) { networks.remove(client) }
+        }
+
+        func status(_ bot: BotID) throws(RuntimeError) -> BotRuntimeStatus? {
+            try requireReachable()
+            guard let instance = instances[bot] else { return nil }
+            return BotRuntimeStatus(phase: instance.running ? .running : .stopped, exitCode: instance.running ? nil : 0,
+                                    address: instance.running ? instance.address : nil)
+        }
+
+        func logs(_ bot: BotID, tail: Int) throws(RuntimeError) -> [String] {
+            try requireReachable()
+            guard instances[bot] != nil else { return [] }
+            return Array(["line one", "line two"].suffix(tail))
+        }
+
+        func inventory() throws(RuntimeError) -> RuntimeInventory {
+            try requireReachable()
+            return RuntimeInventory(
+                instances: instances.map { ManagedBotInstance(name: $0.key.containerName, namedBot: $0.key, botLabel: $0.key.rawValue,
+                                                              clientLabel: $0.value.client.rawValue, running: $0.value.running) },
+                storage: storage.sorted { $0.rawValue < $1.rawValue },
+                networks: networks.sorted { $0.rawValue < $1.rawValue }
+            )
+        }
+    }
+}

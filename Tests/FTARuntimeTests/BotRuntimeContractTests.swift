@@ -1,0 +1,180 @@
+@testable import DockerRuntime
+import DockerEngine
+import FTACore
+import FTARuntime
+import FTARuntimeTesting
+import FTATestSupport
+import Foundation
+import Logging
+import Testing
+
+/// The runtimes the contract runs against. The in-memory one always; Docker wherever the
+/// test engine is known, and always under CI, where a missing engine fails the test.
+enum RuntimeUnderTest: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case inMemory = "in-memory"
+    case docker
+
+    var testDescription: String { rawValue }
+
+    static var available: [RuntimeUnderTest] { TestEnvironment.runsDockerTests ? allCases : [.inMemory] }
+
+    func make() throws -> any BotRuntime {
+        switch self {
+        case .inMemory: return InMemoryBotRuntime()
+        case .docker:
+            let url = try #require(TestEnvironment.dockerURL, "FTA_TEST_DOCKER_URL is not set: scripts/test starts the proxy")
+            return try DockerBotRuntime(proxyURL: url, options: .init(image: TestEnvironment.testImage), logger: Logger(label: "test"))
+        }
+    }
+
+    /// The same runtime with nothing answering behind it.
+    func makeUnreachable() async throws -> any BotRuntime {
+        switch self {
+        case .inMemory:
+            let runtime = InMemoryBotRuntime()
+            await runtime.setReachable(false)
+            return runtime
+        case .docker:
+            // Port 9 (discard) on loopback: nothing listens there.
+            return try DockerBotRuntime(proxyURL: "http://127.0.0.1:9", options: .init(image: TestEnvironment.testImage), logger: Logger(label: "test"))
+        }
+    }
+}
+
+/// Unique names for one test, and the launch plan of a bot.
+struct ContractNames {
+    let suffix = String(TestEnvironment.uniqueID("").suffix(6))
+    func client(_ name: String) -> ClientID { ClientID("rt\(name)\(suffix)")! }
+    func bot(_ name: String) -> BotID { BotID("rt\(name)\(suffix)")! }
+
+    func launch(_ bot: BotID, of client: ClientID) throws -> BotLaunch {
+        let settings = try BotDraft(name: "Contract bot", exchange: "binance", pairs: ["BTC/USDT"], stakeCurrency: "USDT", stakeAmount: "50",
+                                    dryRunWallet: 1000, maxOpenTrades: 1, timeframe: "5m", strategy: "FtaRsi", size: "small")
+            .validated(allowTestStrategies: false)
+        return BotLaunch(botID: bot, clientID: client, settings: settings, secrets: BotSecrets.generate(),
+                         image: TestEnvironment.testImage, exchangeOverride: nil)
+    }
+
+    func placement(_ bot: BotID, of client: ClientID) -> BotPlacement { BotPlacement(bot: bot, client: client, size: .small) }
+}
+
+/// What every `BotRuntime` promises, written once and run against each runtime.
+@Suite("the BotRuntime contract", .serialized)
+struct BotRuntimeContractTests {
+    @Test("a launched bot runs, complies with the hardened spec, has an address, and is in the inventory once",
+          arguments: RuntimeUnderTest.available)
+    func launchRuns(_ kind: RuntimeUnderTest) async throws {
+        let runtime = try kind.make()
+        let names = ContractNames()
+        let client = names.client("a"), bot = names.bot("a")
+        defer { Task { try? await runtime.remove(bot: bot, client: client) } }
+
+        try await runtime.launch(try names.launch(bot, of: client))
+        let status = try #require(try await runtime.status(of: names.placement(bot, of: client)))
+        #expect(status.phase == .running)
+        #expect(status.deviations.isEmpty, "deviations: \(status.deviations)")
+        #expect(status.address != nil)
+
+        // Launching again replaces the instance: still exactly one.
+        try await runtime.launch(try names.launch(bot, of: client))
+        let inventory = try await runtime.inventory()
+        #expect(inventory.instances.filter { $0.bot == bot }.count == 1)
+        #expect(inventory.storage.contains(bot))
+        #expect(inventory.networks.contains(client))
+        try await runtime.remove(bot: bot, client: client)
+    }
+
+    @Test("stop keeps the instance and its storage and reports stopped; stopping again is fine", arguments: RuntimeUnderTest.available)
+    func stopKeeps(_ kind: RuntimeUnderTest) async throws {
+        let runtime = try kind.make()
+        let names = ContractNames()
+        let client = names.client("s"), bot = names.bot("s")
+        defer { Task { try? await runtime.remove(bot: bot, client: client) } }
+
+        try await runtime.launch(try names.launch(bot, of: client))
+        try await runtime.stop(bot: bot)
+        let status = try #require(try await runtime.status(of: names.placement(bot, of: client)))
+        #expect(status.phase == .stopped, "phase \(status.phase), reason \(status.reason ?? "-")")
+        #expect(!status.phase.isAlive)
+        #expect(try await runtime.inventory().storage.contains(bot))
+        try await runtime.stop(bot: bot)
+        try await runtime.remove(bot: bot, client: client)
+    }
+
+    @Test("remove takes the instance and storage away, and the network with the client's last bot; absent is fine",
+          arguments: RuntimeUnderTest.available)
+    func removeLeavesNothing(_ kind: RuntimeUnderTest) async throws {
+        let runtime = try kind.make()
+        let names = ContractNames()
+        let client = names.client("r"), first = names.bot("r1"), second = names.bot("r2")
+        defer { Task { try? await runtime.remove(bot: first, client: client); try? await runtime.remove(bot: second, client: client) } }
+
+        try await runtime.launch(try names.launch(first, of: client))
+        try await runtime.launch(try names.launch(second, of: client))
+        // A stopped bot still holds its client's network.
+        try await runtime.stop(bot: second)
+        try await runtime.remove(bot: first, client: client)
+        var inventory = try await runtime.inventory()
+        #expect(!inventory.storage.contains(first))
+        #expect(inventory.networks.contains(client), "the network went while a bot of the client still exists")
+        #expect(try await runtime.status(of: names.placement(first, of: client)) == nil)
+
+        try await runtime.remove(bot: second, client: client)
+        inventory = try await runtime.inventory()
+        #expect(!inventory.instances.contains { $0.bot == first || $0.bot == second })
+        #expect(!inventory.storage.contains(second))
+        #expect(!inventory.networks.contains(client))
+        // Absent is fine, and an absent bot has no status and no logs.
+        try await runtime.remove(bot: second, client: client)
+        try await runtime.stop(bot: second)
+        #expect(try await runtime.status(of: names.placement(second, of: client)) == nil)
+        #expect(try await runtime.logs(bot: second, tail: 10).isEmpty)
+    }
+
+    @Test("a runtime that does not answer says so: unavailable, and not reachable", arguments: RuntimeUnderTest.available)
+    func unreachable(_ kind: RuntimeUnderTest) async throws {
+        let runtime = try await kind.makeUnreachable()
+        let names = ContractNames()
+        #expect(await runtime.isReachable() == false)
+        let launch = try names.launch(names.bot("u"), of: names.client("u"))
+        await #expect {
+            try await runtime.launch(launch)
+        } throws: { error in
+            guard let error = error as? RuntimeError, case .unavailable = error else { return false }
+            return error.domainError == DomainError.runtimeUnavailable
+        }
+        #expect(await runtime.selfCheck(host: false).contains { $0.verdict == .fail })
+    }
+}
+
+/// Docker's words mapped to the runtime's: the phase and reason of each container state.
+@Suite("Docker runtime translation")
+struct DockerTranslationTests {
+    func state(_ status: String, exit: Int = 0, oom: Bool = false) throws -> ContainerState {
+        try JSONDecoder().decode(ContainerState.self, from: Data("""
+            {"Status":"\(status)","Running":\(status == "running"),"ExitCode":\(exit),"OOMKilled":\(oom)}
+            """.utf8))
+    }
+
+    @Test("each Docker state maps to one phase, with a reason for the bad ones")
+    func phases() throws {
+        #expect(DockerBotRuntime.phase(of: try state("created")).0 == .pending)
+        #expect(DockerBotRuntime.phase(of: try state("running")).0 == .running)
+        #expect(DockerBotRuntime.phase(of: try state("restarting", exit: 1)).0 == .restarting)
+        #expect(DockerBotRuntime.phase(of: try state("exited")).0 == .stopped)
+        #expect(DockerBotRuntime.phase(of: try state("exited", exit: 143)).0 == .stopped)
+        #expect(DockerBotRuntime.phase(of: try state("exited", exit: 2)) == (.crashed, "exited with code 2"))
+        #expect(DockerBotRuntime.phase(of: try state("exited", exit: 137, oom: true)) == (.crashed, "killed: out of memory"))
+        #expect(DockerBotRuntime.phase(of: try state("dead")).0 == .crashed)
+        #expect(DockerBotRuntime.phase(of: try state("paused")).0 == .unknown)
+    }
+
+    @Test("Docker failures become runtime errors that say what to do, not what Docker said")
+    func errors() {
+        #expect(DockerBotRuntime.runtimeError(.unreachable("x")) == .unavailable("x"))
+        #expect(DockerBotRuntime.runtimeError(.timeout("x")) == .unavailable("x"))
+        #expect(DockerBotRuntime.runtimeError(.notFound("no such image")) == .imageMissing("no such image"))
+        #expect(DockerBotRuntime.runtimeError(.deniedByProxy("403")) == .refused("403"))
+        #expect(DockerBotRuntime.runtimeError(.server(status: 500, message: "boom")).domainError == .runtimeFailed)
+    }
+}
