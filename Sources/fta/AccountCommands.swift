@@ -43,7 +43,9 @@ struct Admin: AsyncParsableCommand {
                 print("exists")
                 return
             }
-            _ = try await refusals { try await accountService(configuration, database).create(account, of: nil, by: .commandLine) }
+            _ = try await refusals(taken: "the username \(username) is taken") {
+                try await accountService(configuration, database).create(account, of: nil, by: .commandLine)
+            }
             print("created")
         }
     }
@@ -79,7 +81,9 @@ struct Client: AsyncParsableCommand {
             let client = try refusals { try ClientDraft(id: id, name: name ?? id).validated() }
             let configuration = try common.load(requireSecrets: false)
             let database = try AppDatabase.open(path: configuration.databasePath)
-            _ = try await refusals { try await accountService(configuration, database).create(client, by: .commandLine) }
+            _ = try await refusals(taken: "a client with the id \(id) exists") {
+                try await accountService(configuration, database).create(client, by: .commandLine)
+            }
             print("client \(id) created")
         }
     }
@@ -123,32 +127,30 @@ private func accountService(_ configuration: PortalConfiguration, _ database: Ap
 }
 
 /// The result of `body`, with the account service's refusals as command-line errors in the
-/// wording the CLI has always used.
-private func refusals<T>(_ body: () async throws -> T) async throws -> T {
+/// wording the CLI has always used: `taken` for a conflict (the id or username in use).
+private func refusals<T>(taken: String? = nil, _ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
-    } catch let error as AccountError {
-        throw ValidationError(error.commandLineMessage)
+    } catch let error as DomainError {
+        throw ValidationError(commandLineMessage(error, taken: taken))
     }
 }
 
-private func refusals<T>(_ body: () throws -> T) throws -> T {
+private func refusals<T>(taken: String? = nil, _ body: () throws -> T) throws -> T {
     do {
         return try body()
-    } catch let error as AccountError {
-        throw ValidationError(error.commandLineMessage)
+    } catch let error as DomainError {
+        throw ValidationError(commandLineMessage(error, taken: taken))
     }
 }
 
-extension AccountError {
-    var commandLineMessage: String {
-        switch self {
-        case .invalid(let errors):
-            // The API's field names, spelled for a command line: "id" is the client id argument.
-            errors.messages.keys.sorted().map { field in "\(field == "id" ? "client id" : field) \(errors.messages[field]!)" }
-                .joined(separator: "; ")
-        case .clientIdTaken(let id): "a client with the id \(id) exists"
-        case .usernameTaken(let username): "the username \(username) is taken"
-        }
+private func commandLineMessage(_ error: DomainError, taken: String?) -> String {
+    switch error {
+    case .invalid(let errors):
+        // The API's field names, spelled for a command line: "id" is the client id argument.
+        errors.messages.keys.sorted().map { field in "\(field == "id" ? "client id" : field) \(errors.messages[field]!)" }
+            .joined(separator: "; ")
+    case .conflict: taken ?? error.message
+    default: error.message
     }
 }

@@ -16,12 +16,12 @@ struct AccountServiceTests {
         accounts = AccountService(database: database, hasher: PasswordHasher(cost: 12), audit: AuditTrail(database: database, logger: Logger(label: "test")))
     }
 
-    func refusal<T>(_ body: () async throws -> T) async -> AccountError? {
+    func refusal<T>(_ body: () async throws -> T) async -> DomainError? {
         do {
             _ = try await body()
             return nil
         } catch {
-            return error as? AccountError
+            return error as? DomainError
         }
     }
 
@@ -57,14 +57,14 @@ struct AccountServiceTests {
     func duplicates() async throws {
         let acme = try await accounts.create(try ClientDraft(id: "acme", name: "Acme").validated(), by: .commandLine)
         #expect(await refusal { try await accounts.create(try ClientDraft(id: "acme", name: "Impostor").validated(), by: .commandLine) }
-            == .clientIdTaken(ClientID("acme")!))
+            == .conflict("A client with the id 'acme' already exists."))
         #expect(try await database.clients().map(\.name) == ["Acme"])
 
         let alice = try await accounts.create(try AccountDraft(username: "Alice", password: testPassword).validatedClientUser(role: "owner"),
                                               of: acme, by: .commandLine)
         #expect(alice.role == .owner && alice.clientId == acme.id && alice.passwordHash.hasPrefix("$2"))
         #expect(await refusal { try await accounts.create(try AccountDraft(username: "alice", password: testPassword).validatedAdmin(), of: nil, by: .commandLine) }
-            == .usernameTaken("alice"))
+            == .conflict("The username 'alice' is taken.", fields: ["username": "is taken"]))
         #expect(try await database.hasAdmin() == false)
         let root = try await accounts.create(try AccountDraft(username: "root", password: testPassword).validatedAdmin(), of: nil, by: .commandLine)
         #expect(root.role == .admin && root.clientId == nil)

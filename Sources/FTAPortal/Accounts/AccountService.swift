@@ -4,7 +4,8 @@ import Foundation
 
 /// The one owner of account creation, for the API and the `fta` command line alike: it
 /// validates, hashes the password, stores, and writes the audit entry through `AuditTrail`
-/// (which strips control and format characters from what a caller typed).
+/// (which strips control and format characters from what a caller typed). Refusals are
+/// `DomainError`s: `.invalid` field by field, `.conflict` for a taken id or username.
 public struct AccountService: Sendable {
     let database: AppDatabase
     let hasher: PasswordHasher
@@ -16,23 +17,27 @@ public struct AccountService: Sendable {
         self.audit = audit
     }
 
-    /// Stores a validated client; throws `AccountError.clientIdTaken` when the id is in use.
+    /// Stores a validated client; a taken id is a `.conflict`.
     public func create(_ client: NewClient, by actor: AuditActor) async throws -> ClientRecord {
         let record = ClientRecord(id: client.id, name: client.name, maxBots: client.maxBots)
-        guard try await database.createClient(record) == .created else { throw AccountError.clientIdTaken(client.id) }
+        guard try await database.createClient(record) == .created else {
+            throw DomainError.conflict("A client with the id '\(client.id)' already exists.")
+        }
         // The display name is what an admin typed: the trail keeps it, made printable.
         await audit.record(by: actor, action: "client.create", target: client.id.rawValue, clientId: client.id.rawValue,
                            outcome: .success, detail: "name \(client.name)")
         return record
     }
 
-    /// Stores a validated account: a user of `client`, or an admin when `client` is nil. Throws
-    /// `AccountError.usernameTaken` when the name is in use, whatever its case.
+    /// Stores a validated account: a user of `client`, or an admin when `client` is nil. A
+    /// username in use, whatever its case, is a `.conflict` naming the `username` field.
     public func create(_ account: NewAccount, of client: ClientRecord?, by actor: AuditActor) async throws -> UserRecord {
         precondition((account.role == .admin) == (client == nil), "admins belong to no client, client users to one")
         let hash = try await hasher.hash(account.password)
         let record = UserRecord(username: account.username, passwordHash: hash, role: account.role, clientId: client?.id)
-        guard let user = try await database.createUser(record).user else { throw AccountError.usernameTaken(account.username) }
+        guard let user = try await database.createUser(record).user else {
+            throw DomainError.conflict("The username '\(account.username)' is taken.", fields: ["username": "is taken"])
+        }
         if let client {
             await audit.record(by: actor, action: "user.create", target: user.username, clientId: client.id.rawValue,
                                outcome: .success, detail: "role \(account.role.rawValue)")
@@ -41,14 +46,6 @@ public struct AccountService: Sendable {
         }
         return user
     }
-}
-
-/// Why an account was not created.
-public enum AccountError: Error, Sendable, Equatable {
-    /// Field-level validation failures, keyed by input field (`id`, `name`, `username`, …).
-    case invalid(FieldErrors)
-    case clientIdTaken(ClientID)
-    case usernameTaken(String)
 }
 
 /// A client as an operator typed it.
@@ -64,7 +61,7 @@ public struct ClientDraft: Sendable {
     }
 
     /// The client, or every field that is not valid.
-    public func validated() throws(AccountError) -> NewClient {
+    public func validated() throws(DomainError) -> NewClient {
         var errors = FieldErrors()
         let id = ClientID(id)
         if id == nil { errors.add("id", Identifier.rule) }
@@ -101,7 +98,7 @@ public struct AccountDraft: Sendable {
     }
 
     /// A user of a client: `role` must be owner or viewer.
-    public func validatedClientUser(role: String) throws(AccountError) -> NewAccount {
+    public func validatedClientUser(role: String) throws(DomainError) -> NewAccount {
         var errors = problems()
         let role = Role(rawValue: role)
         if role == nil || role == .admin { errors.add("role", "must be owner or viewer") }
@@ -110,7 +107,7 @@ public struct AccountDraft: Sendable {
     }
 
     /// An operator account.
-    public func validatedAdmin() throws(AccountError) -> NewAccount {
+    public func validatedAdmin() throws(DomainError) -> NewAccount {
         let errors = problems()
         guard errors.isEmpty else { throw .invalid(errors) }
         return NewAccount(username: username, password: password, role: .admin)

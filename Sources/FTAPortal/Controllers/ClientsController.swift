@@ -38,9 +38,7 @@ struct ClientsController {
     @Sendable func create(_ request: Request, context: PortalContext) async throws -> EditedResponse<ClientEnvelope> {
         _ = try context.requireAdmin()
         let input = try await request.decodeStrict(ClientInput.self, context: context)
-        let record = try await answering {
-            try await accounts.create(try ClientDraft(id: input.id, name: input.name, maxBots: input.maxBots).validated(), by: AuditActor(context))
-        }
+        let record = try await accounts.create(try ClientDraft(id: input.id, name: input.name, maxBots: input.maxBots).validated(), by: AuditActor(context))
         return EditedResponse(status: .created, response: ClientEnvelope(client: view(record, (bots: [:], users: [:]))))
     }
 
@@ -61,10 +59,8 @@ struct ClientsController {
         _ = try context.requireAdmin()
         let client = try await existingClient(context)
         let input = try await request.decodeStrict(UserInput.self, context: context)
-        let user = try await answering {
-            let account = try AccountDraft(username: input.username, password: input.password).validatedClientUser(role: input.role)
-            return try await accounts.create(account, of: client, by: AuditActor(context))
-        }
+        let account = try AccountDraft(username: input.username, password: input.password).validatedClientUser(role: input.role)
+        let user = try await accounts.create(account, of: client, by: AuditActor(context))
         return EditedResponse(status: .created, response: UserEnvelope(user: UserView(user)))
     }
 
@@ -100,19 +96,6 @@ struct ClientsController {
         try await database.setPassword(userID: target.id!, hash: try await hasher.hash(input.password))
         await audit.record(context, action: "user.password_reset", target: target.username, clientId: target.clientId?.rawValue, outcome: .success)
         return Response(status: .noContent)
-    }
-
-    /// The result of `body`, with the account service's refusals as the API's answers.
-    private func answering<T>(_ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let error as AccountError {
-            switch error {
-            case .invalid(let fields): throw APIError.validation(fields)
-            case .clientIdTaken(let id): throw APIError.conflict("A client with the id '\(id)' already exists.")
-            case .usernameTaken(let name): throw APIError(.conflict, "conflict", "The username '\(name)' is taken.", fields: ["username": "is taken"])
-            }
-        }
     }
 
     private func existingClient(_ context: PortalContext) async throws -> ClientRecord {
