@@ -23,6 +23,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 INSTALL_SH = REPO / "install.sh"
+# The files install.sh sources, one per concern.
+INSTALL_LIB = REPO / "scripts" / "install" / "lib"
 
 
 def require_tool(name: str) -> str:
