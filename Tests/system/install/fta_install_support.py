@@ -15,6 +15,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -226,3 +227,48 @@ def stop_nginx(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+class CmdlineScanner(threading.Thread):
+    """Reads every /proc/*/cmdline until stopped: what any local user can do to read a secret
+    passed as an argument. With markers, keeps each command line holding one (hits); without
+    (secrets not known yet, as during an install that generates them), keeps every distinct
+    command line seen, for `lines_with` afterwards."""
+
+    def __init__(self, markers: list[str] | None = None):
+        super().__init__(daemon=True)
+        self.markers = [m.encode() for m in markers] if markers is not None else None
+        self.hits: list[str] = []
+        self.seen: set[bytes] = set()
+        self.passes = 0
+        self.stopped = threading.Event()
+
+    def run(self):
+        own = str(os.getpid())
+        while not self.stopped.is_set():
+            for entry in os.scandir("/proc"):
+                if not entry.name.isdigit() or entry.name == own:
+                    continue
+                try:
+                    with open(f"/proc/{entry.name}/cmdline", "rb") as f:
+                        data = f.read()
+                except OSError:
+                    continue  # gone already
+                if self.markers is None:
+                    self.seen.add(data)
+                elif any(m in data for m in self.markers):
+                    self.hits.append(data.replace(b"\0", b" ").decode(errors="replace"))
+            self.passes += 1
+
+    def lines_with(self, secrets: list[str]) -> list[str]:
+        """The command lines seen that hold one of secrets."""
+        wanted = [s.encode() for s in secrets if s]
+        return [d.replace(b"\0", b" ").decode(errors="replace") for d in self.seen if any(w in d for w in wanted)]
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopped.set()
+        self.join(timeout=10)

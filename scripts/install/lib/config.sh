@@ -84,16 +84,25 @@ render_env_file() {
     done <"$template"
 }
 
-# Lists, without values for secrets, what differs between two env files.
+# Lists, without values for secrets, what differs between two env files. Both are read by the
+# shell itself: a line of the file (a secret's value) must never be a command's argument, which
+# any local user could read in /proc/PID/cmdline.
 describe_env_changes() {
-    local old=$1 new=$2 key re='^([A-Za-z_][A-Za-z0-9_]*)='
+    local old=$1 new=$2 line key re='^([A-Za-z_][A-Za-z0-9_]*)='
+    local -A old_lines=() old_keys=()
+    if [ -r "$old" ]; then
+        while IFS= read -r line || [ -n "$line" ]; do
+            [ -n "$line" ] && old_lines[$line]=1
+            [[ $line =~ $re ]] && old_keys[${BASH_REMATCH[1]}]=1
+        done <"$old"
+    fi
     while IFS= read -r line; do
         [[ $line =~ $re ]] || continue
         key=${BASH_REMATCH[1]}
-        if ! grep -q "^$key=" "$old" 2>/dev/null; then
+        if [ -z "${old_keys[$key]:-}" ]; then
             if [[ $key =~ $SECRET_KEY_RE ]]; then changed "$ENV_FILE: add $key (fresh random secret)"
             else changed "$ENV_FILE: add $line"; fi
-        elif ! grep -qxF "$line" "$old"; then
+        elif [ -z "${old_lines[$line]:-}" ]; then
             if [[ $key =~ $SECRET_KEY_RE ]]; then changed "$ENV_FILE: replace the placeholder of $key with a fresh random secret"
             else changed "$ENV_FILE: set $line"; fi
         fi
