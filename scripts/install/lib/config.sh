@@ -4,39 +4,75 @@
 # Sourced by install.sh (never run on its own); docs/install.md describes what it does.
 
 # ---------------------------------------------------------------------------------------------
-# Step 6: /etc/fta/fta.env, the service's configuration, from .env.example: placeholders get
-# fresh random secrets; on a re-run existing values are kept (secrets never change) and only
-# missing keys are added. install.sh also saves its own choices in /etc/fta/install.conf.
+# Step 6: /etc/fta/fta.env, the service's configuration. fta owns its settings and their
+# defaults: the file starts from fta's own template (`fta config example`, the same text as
+# .env.example), and install.sh adds only what is a choice of this install: its paths, fresh
+# random secrets for the placeholders, the public URL, the port, the proxy's socket and the ids
+# the Compose file needs. Everything else keeps the template's value or stays unset, so that fta's
+# defaults apply (an empty FTA_MEMORY_BUDGET_MB: fta computes the budget from the host's memory).
+# On a re-run existing values are kept (secrets never change) and only missing keys are added.
+# install.sh also saves its own choices in /etc/fta/install.conf.
 # ---------------------------------------------------------------------------------------------
 
-# The keys fta needs, with the values this installer gives them when .env.example lacks them.
-builtin_env_defaults() {
-    local mem_mb budget
-    mem_mb=$(($(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) / 1024))
-    # What bots may use in total: memory less ~700 MiB for the system, dockerd, nginx and the
-    # portal; never below one small bot (256 MiB).
-    budget=$((mem_mb - 700))
-    ((budget >= 256)) || budget=256
+# The keys of this install's layout, added when the file lacks them (FTA_SECRET_KEY empty: a
+# placeholder, which becomes a fresh random secret below).
+install_layout_env() {
     cat <<EOF
-FTA_LISTEN=127.0.0.1
-FTA_PORT=8080
 FTA_DATABASE=$DATA_DIR/fta.sqlite
 FTA_WEB_ROOT=$WEB_DIR
 FTA_DOCKER_URL=unix://$PROXY_RUN_DIR/docker.sock
-FTA_BOT_IMAGE=$DEFAULT_BOT_IMAGE
-FTA_SECRET_KEY=change-me
-FTA_PUBLIC_URL=http://127.0.0.1:8081
-DOCKER_NETWORK=fta-control
-FTA_MEMORY_BUDGET_MB=$budget
-FTA_MAX_BOTS_PER_CLIENT=3
+FTA_SECRET_KEY=
 EOF
 }
 
+# The binary this run installs, when it is known before step 7: --binary, or the release's.
+binary_to_install() {
+    if [ -n "$OPT_BINARY" ]; then printf '%s' "$OPT_BINARY"
+    elif ((FROM_RELEASE)); then printf '%s' "$RELEASE_BINARY"; fi
+}
+
+# template_from_binary BIN OUT: `BIN config example` into OUT; fails when BIN gives none (an
+# older fta, or not fta at all: the timeout keeps whatever --binary names from hanging the run).
+template_from_binary() {
+    local bin=$1 out=$2
+    if [ -z "$bin" ] || [ ! -f "$bin" ] || [ ! -x "$bin" ]; then return 1; fi
+    timeout 20 "$bin" config example </dev/null >"$out" 2>/dev/null && grep -qE '^[A-Za-z_][A-Za-z0-9_]*=' "$out"
+}
+
+# env_template OUT: fta's description of its own configuration, the one that belongs to the fta
+# this run installs: `fta config example` of --binary or of the release's binary (a release
+# archive needs no .env.example); else the checkout's .env.example (the text of the binary built
+# from it); else `fta config example` of the installed binary. Sets ENV_TEMPLATE_SOURCE; returns
+# 1 when there is none.
+ENV_TEMPLATE_SOURCE=""
+env_template() {
+    local out=$1 bin
+    ENV_TEMPLATE_SOURCE=""
+    bin=$(binary_to_install)
+    if template_from_binary "$bin" "$out"; then ENV_TEMPLATE_SOURCE="$bin config example"; return 0; fi
+    if [ -f "$ENV_EXAMPLE" ]; then
+        cat "$ENV_EXAMPLE" >"$out"
+        ENV_TEMPLATE_SOURCE=$ENV_EXAMPLE
+        return 0
+    fi
+    if template_from_binary "$FTA_BIN" "$out"; then ENV_TEMPLATE_SOURCE="$FTA_BIN config example"; return 0; fi
+    : >"$out"
+    return 1
+}
+
+# template_value KEY: KEY's value in fta's configuration template (fta's default for it).
+template_value() {
+    local template
+    template=$(new_tmp)
+    env_template "$template" || true
+    read_kv "$template" "$1"
+}
+
 # render_env_file OUT [EXISTING]: computes the desired fta.env from the existing one (default
-# $ENV_FILE), .env.example and the built-in keys.
+# $ENV_FILE), fta's template and this install's choices.
 render_env_file() {
-    local out=$1 existing=${2:-$ENV_FILE} template line key value re='^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$'
-    local -A forced=() seen=()
+    local out=$1 existing=${2:-$ENV_FILE} base template line key value re='^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$'
+    local -A forced=() seen=() present=()
     # Values this run decides, whatever the file says: derived from flags and from the mode.
     forced[FTA_PUBLIC_URL]=$PUBLIC_URL
     forced[FTA_PORT]=$FTA_PORT_VALUE
@@ -50,22 +86,27 @@ render_env_file() {
         forced[$k]=${COMPOSE_ENV[$k]}
     done
 
-    # The base: the existing file (re-run) or .env.example (first run), then the built-in keys.
+    # The base: the existing file (re-run) or the template (first run); then the template's keys
+    # the file lacks (added to fta since the first install), then this install's own keys.
+    base=$(new_tmp)
     template=$(new_tmp)
-    if [ -s "$existing" ]; then cat "$existing" >"$template"
-    elif [ -f "$ENV_EXAMPLE" ]; then cat "$ENV_EXAMPLE" >"$template"
-    else printf '# fta configuration (no .env.example in the checkout: built-in defaults)\n' >"$template"; fi
-    if [ -s "$existing" ] && [ -f "$ENV_EXAMPLE" ]; then
-        # Keys added to .env.example since the first install.
-        while IFS= read -r line; do
-            [[ $line =~ $re ]] || continue
-            grep -qE "^[[:space:]]*(export[[:space:]]+)?${BASH_REMATCH[2]}=" "$template" || printf '%s\n' "$line" >>"$template"
-        done <"$ENV_EXAMPLE"
+    env_template "$template" || true
+    if [ -s "$existing" ]; then cat "$existing" >"$base"
+    elif [ -s "$template" ]; then cat "$template" >"$base"
+    else
+        printf '%s\n' "# fta configuration, written by install.sh: this install's paths and secrets. fta's own" \
+            "# defaults apply to every setting not named here (\`fta config example\` lists them all)." >"$base"
     fi
+    while IFS= read -r line || [ -n "$line" ]; do
+        [[ $line =~ $re ]] && present[${BASH_REMATCH[2]}]=1
+    done <"$base"
     while IFS= read -r line; do
         [[ $line =~ $re ]] || continue
-        grep -qE "^[[:space:]]*(export[[:space:]]+)?${BASH_REMATCH[2]}=" "$template" || printf '%s\n' "$line" >>"$template"
-    done < <(builtin_env_defaults; for k in "${!forced[@]}"; do printf '%s=%s\n' "$k" "${forced[$k]}"; done | sort)
+        if [ -z "${present[${BASH_REMATCH[2]}]:-}" ]; then
+            printf '%s\n' "$line" >>"$base"
+            present[${BASH_REMATCH[2]}]=1
+        fi
+    done < <(cat "$template"; install_layout_env; for k in "${!forced[@]}"; do printf '%s=%s\n' "$k" "${forced[$k]}"; done | sort)
 
     : >"$out"
     while IFS= read -r line || [ -n "$line" ]; do
@@ -81,7 +122,7 @@ render_env_file() {
             value=$(random_hex)
         fi
         printf '%s=%s\n' "$key" "$value" >>"$out"
-    done <"$template"
+    done <"$base"
 }
 
 # Lists, without values for secrets, what differs between two env files. Both are read by the
@@ -149,11 +190,14 @@ write_env_file() {
 
 step_6_config() {
     step "Writing the configuration ($ENV_FILE)"
-    [ -f "$ENV_EXAMPLE" ] || warn ".env.example is missing from the checkout: using built-in defaults"
     # The socket proxy's address is settled in step 8; keep what the file has until then.
     DOCKER_URL=$(read_kv "$ENV_FILE" FTA_DOCKER_URL)
     compose_env_values
     write_env_file
+    if [ -n "$ENV_TEMPLATE_SOURCE" ]; then info "settings and their defaults from $ENV_TEMPLATE_SOURCE"
+    elif [ ! -s "$ENV_FILE" ]; then
+        warn "no configuration template (no fta binary answers 'fta config example', and no .env.example): $ENV_FILE gets only this install's paths and secrets; fta's defaults apply to the rest"
+    fi
     write_state_file
 }
 

@@ -19,8 +19,13 @@ step_9_bot_image() {
             write_env_file
         fi
     fi
-    image=${BUILT_BOT_IMAGE:-$(read_kv "$ENV_FILE" FTA_BOT_IMAGE)}
-    image=${image:-${OPT_BOT_IMAGE:-$DEFAULT_BOT_IMAGE}}
+    # The image fta will run: fta.env's, else fta's own default (its configuration template).
+    image=${BUILT_BOT_IMAGE:-$(read_kv "${DRY_ENV:-$ENV_FILE}" FTA_BOT_IMAGE)}
+    image=${image:-${OPT_BOT_IMAGE:-$(template_value FTA_BOT_IMAGE)}}
+    if [ -z "$image" ]; then
+        warn "neither $ENV_FILE nor fta's configuration template names the bot image (FTA_BOT_IMAGE): set it with --bot-image TAG"
+        return 0
+    fi
     if ((DRY_RUN)); then
         if docker image inspect "$image" >/dev/null 2>&1; then info "$image is present"
         elif ((OFFLINE)); then info "--offline: $image is missing and will not be pulled; bots cannot start until it exists"
@@ -41,73 +46,89 @@ step_9_bot_image() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Step 10: the database schema, as user fta.
+# Step 10: the database schema, as user fta. fta owns its database: install.sh never reads it,
+# it asks fta (`fta migrate` says what it did; `--check` only looks).
 # ---------------------------------------------------------------------------------------------
 as_fta() { "$LIBEXEC_DIR/fta-run" --user "$FTA_USER" --env-file "$ENV_FILE" --chdir "$DATA_DIR" -- "$@"; }
 
-step_10_migrate() {
-    step "Migrating the database"
-    if ((DRY_RUN)); then changed "run 'fta migrate' as user $FTA_USER (only applies migrations that are missing)"; return 0; fi
-    local out before
-    before=$(schema_digest)
-    out=$(as_fta "$FTA_BIN" migrate 2>&1) || { printf '%s\n' "$out" >>"$INSTALL_LOG"; fail "fta migrate failed: $(tail -n 3 <<<"$out")"; }
-    printf '%s\n' "$out" >>"$INSTALL_LOG"
-    # A change only when the schema is not what it was (a new database, or new migrations).
-    if [ "$(schema_digest)" != "$before" ]; then
-        if [ "$before" = none ]; then changed "created the database $(database_path)"
-        else changed "applied new migrations to $(database_path)"; fi
-    else
-        info "$(database_path): schema up to date"
-    fi
+# fta can be asked about its state: the binary, its helper, its user and its configuration are in
+# place and this is root (not so before the first install: a dry run then says what a real run does).
+can_ask_fta() {
+    [ "$(id -u)" -eq 0 ] && [ -x "$FTA_BIN" ] && [ -x "$LIBEXEC_DIR/fta-run" ] && [ -s "$ENV_FILE" ] &&
+        id -u "$FTA_USER" >/dev/null 2>&1
 }
 
+# The database file named in fta.env (for messages only).
 database_path() {
     local db
     db=$(read_kv "$ENV_FILE" FTA_DATABASE)
     printf '%s' "${db:-$DATA_DIR/fta.sqlite}"
 }
-# A digest of the database schema ("none" without a database), read-only.
-schema_digest() {
-    local db
-    db=$(database_path)
-    [ -f "$db" ] || { echo none; return 0; }
-    sqlite3 -readonly "$db" .schema 2>/dev/null | sha256sum | awk '{ print $1 }'
+
+step_10_migrate() {
+    step "Migrating the database"
+    local out err rc=0 line
+    if ((DRY_RUN)); then
+        # `fta migrate --check`: 0 "schema up to date"; 3 "no database" or "N migrations pending".
+        if can_ask_fta; then
+            out=$(as_fta "$FTA_BIN" migrate --check 2>/dev/null) || rc=$?
+            line=$(tail -n 1 <<<"$out")
+            if ((rc == 0)); then info "$(database_path): $line"; return 0; fi
+            if ((rc == 3)); then changed "run 'fta migrate' as user $FTA_USER ($line)"; return 0; fi
+        fi
+        changed "run 'fta migrate' as user $FTA_USER (only applies migrations that are missing)"
+        return 0
+    fi
+    err=$(new_tmp)
+    out=$(as_fta "$FTA_BIN" migrate 2>"$err") || {
+        cat "$err" >>"$INSTALL_LOG"
+        fail "fta migrate failed: $(tail -n 3 "$err")"
+    }
+    cat "$err" >>"$INSTALL_LOG"
+    printf '%s\n' "$out" >>"$INSTALL_LOG"
+    # Its one line says whether anything changed: a new database, new migrations, or neither.
+    line=$(tail -n 1 <<<"$out")
+    if [[ $line =~ ^database\ created,\ [0-9]+\ migrations?\ applied$ ]]; then changed "created the database $(database_path) ($line)"
+    elif [[ $line =~ ^[0-9]+\ migrations?\ applied$ ]]; then changed "applied new migrations to $(database_path) ($line)"
+    elif [ "$line" = "schema up to date" ]; then info "$(database_path): schema up to date"
+    else fail "fta migrate answered '$line', not 'schema up to date', 'N migrations applied' or 'database created, N migrations applied': $FTA_BIN is not the fta this install.sh belongs to"; fi
 }
 
 # ---------------------------------------------------------------------------------------------
 # Step 13: the first admin. The generated password is the only secret this script ever prints.
 # ---------------------------------------------------------------------------------------------
-admin_count() {
-    local db
-    db=$(database_path)
-    [ -f "$db" ] || { echo 0; return 0; }
-    sqlite3 -readonly "$db" "SELECT COUNT(*) FROM users WHERE role = 'admin';" 2>/dev/null || echo "?"
-}
-
 step_13_admin() {
     step "Creating the first admin"
+    local rc=0 password out err answer
     if ((DRY_RUN)); then
-        local n
-        n=$(admin_count)
-        if [ "$n" != "?" ] && ((n > 0)); then info "an admin already exists: nothing to do, no password printed"
+        # `fta admin exists`: 0 when an admin exists, 3 when none (or no database yet).
+        if can_ask_fta; then as_fta "$FTA_BIN" admin exists >/dev/null 2>&1 || rc=$?; else rc=3; fi
+        if ((rc == 0)); then info "an admin already exists: nothing to do, no password printed"
         elif [ -n "${FTA_ADMIN_PASSWORD:-}" ]; then changed "create admin '$ADMIN_USER' with the password from FTA_ADMIN_PASSWORD"
         else changed "create admin '$ADMIN_USER' with a generated one-time password (printed once at the end)"; fi
         return 0
     fi
-    local count password out
-    count=$(admin_count)
-    if [ "$count" != "?" ] && ((count > 0)); then
-        info "an admin already exists ($count): nothing to do, no password printed"
-        return 0
+    if [ -n "${FTA_ADMIN_PASSWORD:-}" ]; then password=$FTA_ADMIN_PASSWORD; else password=$(random_password); fi
+    err=$(new_tmp)
+    # fta decides whether an admin exists and creates this one in one step (--if-none): it answers
+    # "exists" (nothing created, stdin not read) or "created". The password travels on stdin only:
+    # never in argv (visible in /proc to every local user) or in the log. When fta does not read
+    # it, the write into the closed pipe must not fail the step (hence no SIGPIPE, `|| true`).
+    if ! out=$( { trap '' PIPE; printf '%s' "$password" || true; } 2>/dev/null |
+        as_fta "$FTA_BIN" admin create --username "$ADMIN_USER" --password-stdin --if-none 2>"$err"); then
+        cat "$err" >>"$INSTALL_LOG"
+        fail "fta admin create failed: $(tail -n 3 "$err")"
     fi
-    if [ -n "${FTA_ADMIN_PASSWORD:-}" ]; then password=$FTA_ADMIN_PASSWORD
-    else password=$(random_password); ADMIN_PASSWORD_TO_PRINT=$password; fi
-    # The password travels on stdin only: never in argv (visible in ps) or in the log.
-    if ! out=$(printf '%s' "$password" | as_fta "$FTA_BIN" admin create --username "$ADMIN_USER" --password-stdin 2>&1); then
-        ADMIN_PASSWORD_TO_PRINT=""
-        fail "fta admin create failed: $(tail -n 3 <<<"$out")"
-    fi
-    changed "created admin '$ADMIN_USER'"
+    cat "$err" >>"$INSTALL_LOG"
+    answer=$(tail -n 1 <<<"$out")
+    case $answer in
+        exists) info "an admin already exists: nothing to do, no password printed" ;;
+        created)
+            changed "created admin '$ADMIN_USER'"
+            [ -n "${FTA_ADMIN_PASSWORD:-}" ] || ADMIN_PASSWORD_TO_PRINT=$password
+            ;;
+        *) fail "fta admin create --if-none answered '$answer', not 'exists' or 'created': $FTA_BIN is not the fta this install.sh belongs to" ;;
+    esac
 }
 
 # ---------------------------------------------------------------------------------------------

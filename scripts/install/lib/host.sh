@@ -159,12 +159,14 @@ step_3_packages() {
     local wanted=() missing=() p compose_pkg=""
     case $PKG in
         apt)
-            wanted=(ca-certificates curl jq sqlite3 openssl nginx haproxy iproute2 util-linux)
+            # libsqlite3-0 and libcurl4 (with curl): the shared libraries the fta binary links.
+            wanted=(ca-certificates curl libsqlite3-0 jq openssl nginx haproxy iproute2 util-linux)
             have dockerd || wanted+=(docker.io)
             ;;
         dnf)
             # curl-minimal (preinstalled) provides curl; the curl package would conflict with it.
-            wanted=(ca-certificates jq sqlite openssl nginx haproxy iproute util-linux)
+            # sqlite-libs and libcurl (curl-minimal's): the shared libraries the fta binary links.
+            wanted=(ca-certificates jq sqlite-libs openssl nginx haproxy iproute util-linux)
             have curl || wanted+=(curl)
             have dockerd || wanted+=(docker)
             ;;
@@ -217,7 +219,7 @@ step_3_packages() {
     fi
     detect_compose
     if ! ((DRY_RUN)); then
-        for p in docker nginx haproxy jq openssl sqlite3 curl; do have "$p" || fail "$p is still missing after the package installation"; done
+        for p in docker nginx haproxy jq openssl curl; do have "$p" || fail "$p is still missing after the package installation"; done
         info "docker $(docker --version 2>/dev/null | awk '{ print $3 }' | tr -d ,), nginx $(nginx -v 2>&1 | sed 's|.*/||'), compose: ${COMPOSE_CMD[*]:-none}"
     fi
 }

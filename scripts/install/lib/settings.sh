@@ -8,6 +8,13 @@
 # ---------------------------------------------------------------------------------------------
 # SCRIPT_DIR (set by install.sh): the checkout or unpacked release install.sh runs from.
 ENV_EXAMPLE=$SCRIPT_DIR/.env.example
+# An unpacked release archive (scripts/release.sh) holds the built binary and SHA256SUMS, which
+# install.sh checks before it uses anything from the archive; a checkout holds neither.
+readonly RELEASE_BINARY=$SCRIPT_DIR/bin/fta
+readonly RELEASE_SUMS=$SCRIPT_DIR/SHA256SUMS
+FROM_RELEASE=0
+if [ -f "$RELEASE_SUMS" ] && [ -f "$RELEASE_BINARY" ]; then FROM_RELEASE=1; fi
+readonly FROM_RELEASE
 readonly TOTAL_STEPS=14
 readonly FTA_USER=fta
 readonly PROXY_USER=fta-proxy
@@ -28,7 +35,6 @@ readonly FTA_ADMIN_BIN=/usr/local/sbin/fta-admin
 readonly ACME_ROOT=/var/lib/fta-acme
 readonly NGINX_SITE=/etc/nginx/conf.d/fta.conf
 readonly DOCKER_DAEMON_JSON=/etc/docker/daemon.json
-readonly DEFAULT_BOT_IMAGE=freqtradeorg/freqtrade:2026.9
 readonly DEFAULT_ADDRESS_POOL=10.200.0.0/14
 readonly MIN_DISK_GIB=3
 # Below this much RAM (MiB) a swap file tops memory up to about 2 GiB: a 1 GiB EC2 instance runs

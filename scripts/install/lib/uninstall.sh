@@ -20,16 +20,22 @@ uninstall_confirm_purge() {
 
 # The label filters (one a line) of the Docker objects --uninstall removes. On fta's own engine:
 # everything labelled fta.managed=true. On an engine shared with others (--docker-host: a test
-# engine, another fta): only the objects of the clients in this installation's database, so that
-# the others keep their bots.
+# engine, another fta): only the objects of this installation's clients, as fta lists them
+# (`fta client list`), so that the others keep their bots.
 managed_filters() {
     if ! ((EXTERNAL_DOCKER)); then echo "label=fta.managed=true"; return 0; fi
-    local db id
-    db=$(database_path)
-    [ -f "$db" ] || return 0
+    local out ids id rc=0
+    can_ask_fta || return 0
+    # No database (never installed, or purged): no clients, and asking creates none.
+    out=$(as_fta "$FTA_BIN" migrate --check 2>/dev/null) || rc=$?
+    if ((rc == 3)) && [ "$(tail -n 1 <<<"$out")" = "no database" ]; then return 0; fi
+    if ! ids=$(as_fta "$FTA_BIN" client list 2>>"$INSTALL_LOG"); then
+        warn "fta client list failed (see $INSTALL_LOG): no client's containers, networks or volumes are removed from the shared engine"
+        return 0
+    fi
     while read -r id; do
         if [[ $id =~ ^[a-z0-9][a-z0-9-]{0,30}$ ]]; then echo "label=fta.client=$id"; fi
-    done < <(sqlite3 -readonly "$db" 'SELECT id FROM clients;' 2>/dev/null || true)
+    done <<<"$ids"
 }
 
 uninstall() {
