@@ -174,7 +174,7 @@ def installed():
     that the machine is clean again."""
     CLOCK["started"] = time.monotonic()
     precondition(os.geteuid() == 0, "a real install needs root")
-    for tool in ("bash", "curl", "ss", "nginx", "haproxy", "sqlite3", "jq", "openssl", "docker", "setpriv"):
+    for tool in ("bash", "curl", "ss", "nginx", "haproxy", "jq", "openssl", "docker", "setpriv", "strace"):
         require_tool(tool)
     precondition(BINARY.is_file() and os.access(BINARY, os.X_OK), f"no fta binary at {BINARY}: run swift build (or set FTA_TEST_BINARY)")
     assert DOCKER_HOST.startswith("unix:///"), f"FTA_TEST_DOCKER_HOST must be unix:///PATH, not {DOCKER_HOST}"
