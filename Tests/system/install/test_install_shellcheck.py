@@ -40,7 +40,7 @@ def sourced_library() -> list[str]:
 def test_the_script_list_covers_install_and_its_helpers():
     scripts = shell_scripts()
     for expected in ("install.sh", "scripts/install/fta-run.sh", "scripts/install/fta-supervise.sh",
-                     "scripts/install/fta-admin.sh"):
+                     "scripts/install/fta-admin.sh", "scripts/release.sh"):
         assert expected in scripts
     # install.sh sources every file of its library (a file it forgot would go unchecked below).
     library = sourced_library()

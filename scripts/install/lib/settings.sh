@@ -60,6 +60,7 @@ NO_SWAP=0
 OFFLINE=0
 RENDER_NGINX_DIR=""
 OPT_BINARY=${FTA_BINARY:-}
+OPT_RELEASE=""
 OPT_ADMIN_USER=""
 OPT_DOMAIN=""
 OPT_EMAIL=""
@@ -121,9 +122,13 @@ Portal publishing (nginx):
   --port PORT               port of the portal itself on 127.0.0.1 (FTA_PORT, default 8080)
 
 Binary and images:
+  --release FILE            install this release archive (scripts/release.sh; no toolchain needed),
+                            checked against FILE.sha256 beside it or env FTA_RELEASE_SHA256; or
+                            download one: env FTA_RELEASE_URL (https) with FTA_RELEASE_SHA256.
+                            Run from an unpacked archive, install.sh installs the archive's binary.
   --binary PATH             install this prebuilt fta binary (also: env FTA_BINARY); otherwise it
-                            is built with `swift build` when Swift is present, or downloaded from
-                            env FTA_RELEASE_URL and checked against env FTA_RELEASE_SHA256
+                            comes from the release archive, or is built with `swift build` when
+                            this is a checkout and Swift is present
   --bot-image TAG           Freqtrade image the bots run (FTA_BOT_IMAGE)
   --build-bot-image         build the Freqtrade image without a registry
                             (scripts/build-freqtrade-image.sh) and use it
@@ -174,7 +179,7 @@ parse_args() {
             --loopback) OPT_LOOPBACK=1 ;;
             --build-bot-image) OPT_BUILD_BOT_IMAGE=1 ;;
             --binary | --admin-user | --domain | --email | --nginx-port | --port | --tls-cert | \
-                --tls-key | --bot-image | --proxy-mode | --address-pool | --docker-host | --render-nginx)
+                --tls-key | --bot-image | --proxy-mode | --address-pool | --docker-host | --render-nginx | --release)
                 [ $# -ge 2 ] || usage_error "$arg needs a value"
                 val=$2
                 shift
@@ -192,6 +197,7 @@ parse_args() {
                     --address-pool) OPT_ADDRESS_POOL=$val ;;
                     --docker-host) OPT_DOCKER_HOST=$val ;;
                     --render-nginx) RENDER_NGINX_DIR=$val ;;
+                    --release) OPT_RELEASE=$val ;;
                 esac
                 ;;
             *) usage_error "unknown option: $arg" ;;
@@ -199,6 +205,10 @@ parse_args() {
         shift
     done
     if ((PURGE)) && ! ((UNINSTALL)); then usage_error "--purge only goes with --uninstall"; fi
+    if [ -n "$OPT_RELEASE" ] && [ -n "${FTA_RELEASE_URL:-}" ]; then usage_error "--release and FTA_RELEASE_URL exclude each other"; fi
+    if [ -n "$OPT_BINARY" ] && { [ -n "$OPT_RELEASE" ] || [ -n "${FTA_RELEASE_URL:-}" ]; }; then
+        usage_error "--binary (FTA_BINARY) and a release archive (--release, FTA_RELEASE_URL) exclude each other"
+    fi
     if ((OPT_LOOPBACK)) && [ -n "$OPT_DOMAIN" ]; then usage_error "--loopback and --domain exclude each other"; fi
     if { [ -n "$OPT_TLS_CERT" ] && [ -z "$OPT_TLS_KEY" ]; } || { [ -z "$OPT_TLS_CERT" ] && [ -n "$OPT_TLS_KEY" ]; }; then
         usage_error "--tls-cert and --tls-key go together"
