@@ -238,3 +238,22 @@ def test_a_dry_run_from_the_unpacked_archive_without_swift_does_not_build(unpack
     assert started, "strace saw no execve"
     assert not [p for p in started if os.path.basename(p) in ("swift", "swift-build", "swiftc")], "install.sh started Swift"
     assert snapshot() == before
+
+
+def test_the_release_url_is_never_a_command_line_argument(release, tmp_path):
+    """A presigned URL's query (or a user:password@ part) is a credential: curl gets the URL on
+    stdin, and install.sh prints it without them (issue 15: any local user reads /proc/*/cmdline)."""
+    strace = require_tool("strace")
+    marker = "X-Amz-Signature=" + hashlib.sha256(os.urandom(16)).hexdigest()
+    trace = tmp_path / "execve.log"
+    env = clean_env(PATH=NO_SWIFT_PATH, FTA_RELEASE_URL=f"file://{release['archive']}?{marker}",
+                    FTA_RELEASE_SHA256=sha256(release["archive"]))
+    result = subprocess.run([strace, "-f", "-qq", "-s", "65536", "-e", "trace=execve", "-o", str(trace), "bash",
+                             str(REPO / "install.sh"), "--dry-run", "-y"], capture_output=True, text=True, timeout=300,
+                            env=env, cwd="/")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Release {NAME} from file://{release['archive']}: SHA-256 verified" in result.stdout
+    assert marker not in result.stdout + result.stderr
+    assert "curl" in trace.read_text()
+    leaked = [line[:300] for line in trace.read_text().splitlines() if marker in line]
+    assert not leaked, "the URL's credential was an argument of execve:\n" + "\n".join(leaked)

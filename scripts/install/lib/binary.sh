@@ -28,6 +28,13 @@ refuse_release() {
     exit 1
 }
 
+# A URL fit to print: without a user:password@ part or a query (a presigned URL's signature).
+redacted_url() {
+    local url=${1%%\?*}
+    if [[ $url =~ ^([a-z]+://)[^/@]*@(.*)$ ]]; then url=${BASH_REMATCH[1]}${BASH_REMATCH[2]}; fi
+    printf '%s' "$url"
+}
+
 # The expected SHA-256 of a local archive: FTA_RELEASE_SHA256, else the FILE.sha256 beside it.
 release_expected_sum() {
     local file=$1 sum=${FTA_RELEASE_SHA256:-}
@@ -46,13 +53,18 @@ run_release() {
         [[ $sum =~ ^[0-9a-f]{64}$ ]] ||
             refuse_release "--release $archive: no SHA-256 to check it against (put $(basename "$archive").sha256 from scripts/release.sh beside it, or set FTA_RELEASE_SHA256)"
     else
-        source=$FTA_RELEASE_URL sum=${FTA_RELEASE_SHA256:-}
+        local url=$FTA_RELEASE_URL
+        source=$(redacted_url "$url") sum=${FTA_RELEASE_SHA256:-}
         sum=${sum,,}
         [[ $sum =~ ^[0-9a-f]{64}$ ]] || refuse_release "FTA_RELEASE_URL needs FTA_RELEASE_SHA256 (64 hex characters) to verify the download"
-        [[ $source == https://* || $source == file://* ]] || refuse_release "FTA_RELEASE_URL must be an https:// (or file://) URL: $source"
+        [[ $url == https://* || $url == file://* ]] || refuse_release "FTA_RELEASE_URL must be an https:// (or file://) URL: $source"
         archive=$TMP_DIR/release.tar.gz
         say "Downloading $source"
-        curl -fsSL --proto '=https,file' --tlsv1.2 --retry 3 -o "$archive" "$source" ||
+        # The URL goes to curl in a config on stdin, not as an argument: a presigned URL's query or
+        # a user:password@ part is a credential, and any local user can read /proc/PID/cmdline.
+        url=${url//\\/\\\\}
+        printf 'url = "%s"\n' "${url//\"/\\\"}" |
+            curl -fsSL --proto '=https,file' --tlsv1.2 --retry 3 -o "$archive" --config - ||
             refuse_release "download failed: $source"
     fi
     actual=$(sha256sum "$archive" | awk '{ print $1 }')
