@@ -173,13 +173,20 @@ fi
 mount -t proc proc "$ROOT/proc"
 in_root() {
     # A clean environment: the host's PIP_* settings name host paths that do not exist in the root;
-    # only proxy and index settings are passed on.
-    local envs=(HOME=/root LANG=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin) name
+    # only proxy and index settings are passed on. Through the environment of a subshell, never as
+    # arguments (`env -i NAME=VALUE`): a proxy or index URL can carry a password, and any local
+    # user can read a process's arguments in /proc/PID/cmdline.
+    local envs=(HOME=/root LANG=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin) name chroot_bin
     for name in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY \
         PIP_INDEX_URL PIP_EXTRA_INDEX_URL PIP_DEFAULT_TIMEOUT; do
         if [ -n "${!name:-}" ]; then envs+=("$name=${!name}"); fi
     done
-    env -i "${envs[@]}" chroot "$ROOT" "$@"
+    chroot_bin=$(command -v chroot)
+    (
+        while IFS= read -r name; do unset -v "$name" 2>/dev/null || export -n "${name:?}"; done < <(compgen -e)
+        for name in "${envs[@]}"; do export "${name?}"; done
+        exec "$chroot_bin" "$ROOT" "$@"
+    )
 }
 in_root python3 -m venv "$VENV" >>"$LOG" 2>&1 || fail "python3 -m venv failed in the root; see $LOG"
 in_root "$VENV/bin/pip" install --no-cache-dir --disable-pip-version-check --progress-bar off \

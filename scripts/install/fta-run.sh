@@ -36,31 +36,48 @@ if [ "$(id -u)" -ne 0 ]; then echo "fta-run: must run as root (it switches to $u
 home=$(getent passwd "$user" | cut -d: -f6) || { echo "fta-run: no such user: $user" >&2; exit 1; }
 [ -n "$group" ] || group=$(id -gn "$user")
 
-env_args=(
-    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-    "HOME=${home:-/}" "USER=$user" "LOGNAME=$user" "LANG=C.UTF-8"
-)
+# The command's environment. It is built in this shell's own environment and handed over by
+# exec, never as arguments: `env -i KEY=VALUE ... cmd` would put every value of the env file,
+# FTA_SECRET_KEY included, in /proc/PID/cmdline, which any local user can read (issue 15).
+# First the values are read (nothing is exported yet), then the caller's environment goes.
+env_names=(PATH HOME USER LOGNAME LANG)
+env_values=("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "${home:-/}" "$user" "$user" C.UTF-8)
 if [ -n "$env_file" ]; then
     # Where the values came from: `fta doctor` checks that file's mode and contents.
-    env_args+=("FTA_ENV_FILE=$env_file")
+    env_names+=(FTA_ENV_FILE)
+    env_values+=("$env_file")
     line_re='^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$'
     while IFS= read -r line || [ -n "$line" ]; do
         [[ $line =~ $line_re ]] || continue
         key=${BASH_REMATCH[2]} value=${BASH_REMATCH[3]}
         value=${value%$'\r'}
         if [[ $value =~ ^\"(.*)\"$ || $value =~ ^\'(.*)\'$ ]]; then value=${BASH_REMATCH[1]}; fi
-        env_args+=("$key=$value")
+        env_names+=("$key")
+        env_values+=("$value")
     done <"$env_file"
+fi
+# Resolved now, with the caller's PATH: the env file's PATH only applies to the command itself.
+env_bin=$(command -v env)
+if [ "$(id -u "$user")" -eq 0 ]; then
+    launch=()
+elif setpriv=$(command -v setpriv); then
+    # No capabilities, not even in the bounding set, and no way to regain any (no_new_privs).
+    launch=("$setpriv" --reuid="$user" --regid="$group" --init-groups --no-new-privs --inh-caps=-all --bounding-set=-all --)
+else
+    launch=("$(command -v runuser)" -u "$user" -g "$group" --)
 fi
 
 umask "$mask"
 cd "$chdir"
-if [ "$(id -u "$user")" -eq 0 ]; then
-    exec env -i "${env_args[@]}" "$@"
-fi
-if command -v setpriv >/dev/null 2>&1; then
-    # No capabilities, not even in the bounding set, and no way to regain any (no_new_privs).
-    exec env -i "${env_args[@]}" setpriv --reuid="$user" --regid="$group" --init-groups \
-        --no-new-privs --inh-caps=-all --bounding-set=-all -- "$@"
-fi
-exec env -i "${env_args[@]}" runuser -u "$user" -g "$group" -- "$@"
+# Nothing of the caller's environment: every exported variable and function goes (a readonly one,
+# which bash cannot unset, at least stops being exported).
+while IFS= read -r name; do
+    unset -v "$name" 2>/dev/null || export -n "${name:?}"
+done < <(compgen -e)
+while read -r _ _ name; do unset -f "$name"; done < <(declare -Fx)
+for i in "${!env_names[@]}"; do
+    export "${env_names[$i]}=${env_values[$i]}" ||
+        { echo "fta-run: cannot pass ${env_names[$i]} from $env_file (a variable bash reserves)" >&2; exit 1; }
+done
+# `env -u SHLVL` (names only, no values): bash exports a SHLVL of its own to what it execs.
+exec "$env_bin" -u SHLVL -- "${launch[@]}" "$@"

@@ -28,6 +28,8 @@ declare -A NEEDED=(
     [chromium]=/usr/bin/chromium
     [chromium-driver]=/usr/bin/chromedriver
     [xz-utils]=/usr/bin/xz
+    # The no-secret-on-a-command-line tests trace every execve of the helpers.
+    [strace]=/usr/bin/strace
 )
 
 missing=()

@@ -8,6 +8,7 @@ openssl, git) is a failure, never a skip.
 from __future__ import annotations
 
 import grp
+import hashlib
 import http.server
 import json
 import os
@@ -15,6 +16,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 INSTALL_SH = REPO / "install.sh"
+# The files install.sh sources, one per concern.
+INSTALL_LIB = REPO / "scripts" / "install" / "lib"
 
 
 def require_tool(name: str) -> str:
@@ -224,3 +228,80 @@ def stop_nginx(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+class CmdlineScanner(threading.Thread):
+    """Reads every /proc/*/cmdline until stopped: what any local user can do to read a secret
+    passed as an argument. With markers, keeps each command line holding one (hits); without
+    (secrets not known yet, as during an install that generates them), keeps every distinct
+    command line seen, for `lines_with` afterwards."""
+
+    def __init__(self, markers: list[str] | None = None):
+        super().__init__(daemon=True)
+        self.markers = [m.encode() for m in markers] if markers is not None else None
+        self.hits: list[str] = []
+        self.seen: set[bytes] = set()
+        self.passes = 0
+        self.stopped = threading.Event()
+
+    def run(self):
+        own = str(os.getpid())
+        while not self.stopped.is_set():
+            for entry in os.scandir("/proc"):
+                if not entry.name.isdigit() or entry.name == own:
+                    continue
+                try:
+                    with open(f"/proc/{entry.name}/cmdline", "rb") as f:
+                        data = f.read()
+                except OSError:
+                    continue  # gone already
+                if self.markers is None:
+                    self.seen.add(data)
+                elif any(m in data for m in self.markers):
+                    self.hits.append(data.replace(b"\0", b" ").decode(errors="replace"))
+            self.passes += 1
+
+    def lines_with(self, secrets: list[str]) -> list[str]:
+        """The command lines seen that hold one of secrets."""
+        wanted = [s.encode() for s in secrets if s]
+        return [d.replace(b"\0", b" ").decode(errors="replace") for d in self.seen if any(w in d for w in wanted)]
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopped.set()
+        self.join(timeout=10)
+
+
+# Everything a real install writes to (and the places a careless dry run would touch).
+WATCHED = [
+    "/etc/fta", "/var/lib/fta", "/var/log/fta", "/etc/nginx", "/etc/docker", "/run/fta",
+    "/run/fta-proxy", "/usr/local/bin/fta", "/usr/local/sbin/fta-admin", "/usr/local/share/fta",
+    "/usr/local/lib/fta", "/etc/systemd/system/fta.service", "/etc/systemd/system/fta-proxy.service",
+    "/etc/tmpfiles.d/fta-proxy.conf", "/etc/passwd", "/etc/group", "/etc/fstab", "/swapfile",
+    "/var/lib/fta-acme",
+]
+
+
+def tree_digest(path: str) -> str:
+    """Names, types, modes, owners and contents of everything under path ('absent' if none)."""
+    digest = hashlib.sha256()
+    root = Path(path)
+    if not root.exists() and not root.is_symlink():
+        return "absent"
+    entries = [root] if not root.is_dir() else [root, *sorted(root.rglob("*"))]
+    for entry in entries:
+        st = entry.lstat()
+        digest.update(f"{entry}|{st.st_mode}|{st.st_uid}|{st.st_gid}".encode())
+        if entry.is_symlink():
+            digest.update(os.readlink(entry).encode())
+        elif entry.is_file():
+            if entry.stat().st_size < 50_000_000:
+                digest.update(entry.read_bytes())
+    return digest.hexdigest()
+
+
+def snapshot() -> dict:
+    return {path: tree_digest(path) for path in WATCHED}

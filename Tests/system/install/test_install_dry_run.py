@@ -1,43 +1,8 @@
 """install.sh --dry-run prints the plan and changes nothing; --help and bad flags behave."""
 
-import hashlib
-import os
-from pathlib import Path
-
 import pytest
 
-from fta_install_support import run_install
-
-# Everything a real install writes to (and the places a careless dry run would touch).
-WATCHED = [
-    "/etc/fta", "/var/lib/fta", "/var/log/fta", "/etc/nginx", "/etc/docker", "/run/fta",
-    "/run/fta-proxy", "/usr/local/bin/fta", "/usr/local/sbin/fta-admin", "/usr/local/share/fta",
-    "/usr/local/lib/fta", "/etc/systemd/system/fta.service", "/etc/systemd/system/fta-proxy.service",
-    "/etc/tmpfiles.d/fta-proxy.conf", "/etc/passwd", "/etc/group", "/etc/fstab", "/swapfile",
-    "/var/lib/fta-acme",
-]
-
-
-def tree_digest(path: str) -> str:
-    """Names, types, modes, owners and contents of everything under path ('absent' if none)."""
-    digest = hashlib.sha256()
-    root = Path(path)
-    if not root.exists() and not root.is_symlink():
-        return "absent"
-    entries = [root] if not root.is_dir() else [root, *sorted(root.rglob("*"))]
-    for entry in entries:
-        st = entry.lstat()
-        digest.update(f"{entry}|{st.st_mode}|{st.st_uid}|{st.st_gid}".encode())
-        if entry.is_symlink():
-            digest.update(os.readlink(entry).encode())
-        elif entry.is_file():
-            if entry.stat().st_size < 50_000_000:
-                digest.update(entry.read_bytes())
-    return digest.hexdigest()
-
-
-def snapshot() -> dict:
-    return {path: tree_digest(path) for path in WATCHED}
+from fta_install_support import WATCHED, run_install, snapshot
 
 
 @pytest.mark.parametrize("flags", [

@@ -6,7 +6,9 @@ prints (the only secret it prints) logs in through nginx; nginx adds the securit
 answers 429 on repeated logins; `fta-admin doctor` reports no failure; the env file and the
 database are 0600 and hold no placeholder; the portal listens on 127.0.0.1 only; a second run
 changes nothing and passes again. `install.sh --uninstall --purge` then removes it all (in a
-finally block) and the machine is checked to be as clean as before.
+finally block) and the machine is checked to be as clean as before. All along, a thread reads
+every process's command line (/proc/*/cmdline, readable by any local user): no secret of the env
+file may ever be one of them (issue 15).
 
 It shares the machine with the other system tests, so it: uses the private test engine through
 --docker-host (FTA_TEST_DOCKER_HOST; install.sh then leaves dockerd and daemon.json alone, and
@@ -32,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from fta_install_support import INSTALL_SH, REPO, require_tool
+from fta_install_support import INSTALL_SH, REPO, CmdlineScanner, require_tool
 
 FTA_PORT = 8080
 NGINX_PORT = 8081
@@ -172,7 +174,7 @@ def installed():
     that the machine is clean again."""
     CLOCK["started"] = time.monotonic()
     precondition(os.geteuid() == 0, "a real install needs root")
-    for tool in ("bash", "curl", "ss", "nginx", "haproxy", "sqlite3", "jq", "openssl", "docker", "setpriv"):
+    for tool in ("bash", "curl", "ss", "nginx", "haproxy", "jq", "openssl", "docker", "setpriv", "strace"):
         require_tool(tool)
     precondition(BINARY.is_file() and os.access(BINARY, os.X_OK), f"no fta binary at {BINARY}: run swift build (or set FTA_TEST_BINARY)")
     assert DOCKER_HOST.startswith("unix:///"), f"FTA_TEST_DOCKER_HOST must be unix:///PATH, not {DOCKER_HOST}"
@@ -203,19 +205,28 @@ def installed():
     flags = ["--offline", "--no-swap", "--docker-host", DOCKER_HOST, "--bot-image", image,
              "--binary", str(binary), "--port", str(FTA_PORT), "--nginx-port", str(NGINX_PORT)]
     outputs: list[str] = []
+    scanner = CmdlineScanner()  # every command line, until the secrets are known
+    scanner.start()
     try:
         started = time.monotonic()
         first = install(*flags)
         outputs.append(first.stdout + first.stderr)
         assert first.returncode == 0, f"install.sh exited {first.returncode}:\n{first.stdout}\n{first.stderr}"
-        yield {"first": first, "flags": flags, "seconds": time.monotonic() - started, "outputs": outputs}
+        yield {"first": first, "flags": flags, "seconds": time.monotonic() - started, "outputs": outputs,
+               "scanner": scanner}
     finally:
         # Before the purge deletes them: no secret of the env file in any output or in the log.
         secrets = secret_values() if ENV_FILE.exists() else []
         log = INSTALL_LOG.read_text(errors="replace") if INSTALL_LOG.exists() else ""
         gone = install("--uninstall", "--purge", timeout=90)
         outputs.append(gone.stdout + gone.stderr)
+        scanner.stopped.set()
+        scanner.join(timeout=10)
         problems = []
+        for line in scanner.lines_with(secrets):
+            problems.append(f"a secret of /etc/fta/fta.env was on a command line: {line[:300]}")
+        if scanner.passes < 10:
+            problems.append(f"the command-line scanner made only {scanner.passes} passes over /proc")
         if gone.returncode != 0:
             problems.append(f"--uninstall --purge exited {gone.returncode}:\n{gone.stdout}\n{gone.stderr}")
         for secret in secrets:
@@ -357,3 +368,28 @@ def test_second_run_changes_nothing_and_passes(installed):
     status, _, body = curl("/api/v1/health")
     assert status == 200 and json.loads(body)["status"] == "ok"
     print(f"first install {installed['seconds']:.1f} s, re-run {installed['rerun_seconds']:.1f} s")
+
+
+def test_no_secret_on_a_command_line_of_fta_admin(installed, tmp_path):
+    """`sudo fta-admin doctor` (as root) and `fta-admin migrate` (as fta), traced: no execve in their process trees
+    has a secret of the env file among its arguments (strace prints argv, not the environment),
+    and the fta they start still gets FTA_SECRET_KEY (doctor checks it: env.file passes)."""
+    strace = require_tool("strace")
+    secrets = secret_values()
+    assert secrets
+    for args in (["doctor", "--json"], ["migrate"]):
+        log = tmp_path / f"strace-{args[0]}.log"
+        proc = subprocess.run([strace, "-f", "-qq", "-s", "65536", "-e", "trace=execve", "-o", str(log), FTA_ADMIN, *args],
+                              capture_output=True, text=True, timeout=remaining(90))
+        assert proc.returncode == 0, f"fta-admin {' '.join(args)}: {proc.stdout}{proc.stderr}"
+        trace = log.read_text(errors="replace")
+        assert "/usr/local/bin/fta" in trace, trace[:2000]
+        leaked = [line[:300] for line in trace.splitlines() if any(s in line for s in secrets)]
+        assert not leaked, "a secret was an argument of execve:\n" + "\n".join(leaked)
+        if args[0] == "doctor":
+            checks = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
+            assert checks["env.file"]["status"] == "pass", checks["env.file"]
+    # The scanner has been reading every /proc/*/cmdline since the first install began.
+    scanner = installed["scanner"]
+    assert scanner.passes > 10
+    assert not scanner.lines_with(secrets), scanner.lines_with(secrets)

@@ -28,7 +28,8 @@ def parse_env(text: str) -> dict:
     return dict(line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#"))
 
 
-def render_env(tmp_path: Path, example: str | None, existing: str | None, public_url="http://127.0.0.1:8081"):
+def render_env(tmp_path: Path, example: str | None, existing: str | None, public_url="http://127.0.0.1:8081",
+               binary: Path | None = None):
     example_path = tmp_path / ".env.example"
     if example is not None:
         example_path.write_text(example)
@@ -38,7 +39,7 @@ def render_env(tmp_path: Path, example: str | None, existing: str | None, public
     out = tmp_path / "out.env"
     result = sourced(f'''
         TMP_DIR=$(mktemp -d); PUBLIC_URL="{public_url}"; FTA_PORT_VALUE=8080
-        ENV_EXAMPLE="{example_path}"
+        ENV_EXAMPLE="{example_path}"; OPT_BINARY="{binary or ''}"
         render_env_file "{out}" "{existing_path}"
         rm -rf "$TMP_DIR"''')
     assert result.returncode == 0, result.stderr
@@ -54,13 +55,19 @@ FTA_PUBLIC_URL=http://127.0.0.1:8081
 FTA_MAX_BOTS_PER_CLIENT=3
 """
 
+# fta's own defaults (PortalConfiguration): install.sh never writes them of its own accord.
+FTA_DEFAULTS = ("FTA_LISTEN", "FTA_BOT_IMAGE", "DOCKER_NETWORK", "FTA_MEMORY_BUDGET_MB", "FTA_MAX_BOTS_PER_CLIENT",
+                "FTA_SESSION_IDLE_MINUTES", "FTA_BCRYPT_COST", "FTA_LOG_LEVEL")
+
 
 def test_env_file_placeholders_become_fresh_secrets(tmp_path):
     first = parse_env(render_env(tmp_path, EXAMPLE, None))
     assert HEX64.match(first["FTA_SECRET_KEY"])
-    # Built-in keys the example lacks are added.
-    for key in ("FTA_DATABASE", "FTA_WEB_ROOT", "FTA_DOCKER_URL", "DOCKER_NETWORK", "FTA_MEMORY_BUDGET_MB"):
+    # This install's layout is added where the template lacks it; fta's own defaults are not.
+    for key in ("FTA_DATABASE", "FTA_WEB_ROOT", "FTA_DOCKER_URL"):
         assert key in first
+    for key in ("DOCKER_NETWORK", "FTA_MEMORY_BUDGET_MB"):
+        assert key not in first, f"install.sh wrote {key}, a default that is fta's"
     (tmp_path / "again").mkdir()
     second = parse_env(render_env(tmp_path / "again", EXAMPLE, None))
     assert second["FTA_SECRET_KEY"] != first["FTA_SECRET_KEY"]  # random per install
@@ -76,12 +83,45 @@ def test_env_file_rerun_keeps_secrets_and_operator_values_and_adds_missing_keys(
     assert result["FTA_PUBLIC_URL"] == "https://portal.example.org"  # derived from --domain
 
 
-def test_env_file_without_example_uses_built_in_defaults(tmp_path):
+def test_env_file_without_a_template_holds_only_this_installs_choices(tmp_path):
+    """No `fta config example` and no .env.example: only this install's paths, its secret and the
+    values its flags decide; fta's defaults apply to the rest."""
     result = parse_env(render_env(tmp_path, None, None))
     assert HEX64.match(result["FTA_SECRET_KEY"])
     assert result["FTA_DOCKER_URL"] == "unix:///run/fta-proxy/docker.sock"
-    assert result["FTA_BOT_IMAGE"] == "freqtradeorg/freqtrade:2026.9"
-    assert result["FTA_LISTEN"] == "127.0.0.1"
+    assert result["FTA_DATABASE"] == "/var/lib/fta/fta.sqlite"
+    assert result["FTA_WEB_ROOT"] == "/usr/local/share/fta/web"
+    assert result["FTA_PUBLIC_URL"] == "http://127.0.0.1:8081" and result["FTA_PORT"] == "8080"
+    for key in FTA_DEFAULTS:
+        assert key not in result, f"install.sh wrote {key}, a default that is fta's"
+
+
+def test_env_file_from_the_real_template_leaves_fta_its_memory_budget(tmp_path):
+    """The repository's .env.example leaves FTA_MEMORY_BUDGET_MB empty (fta computes it from the
+    host); install.sh keeps it empty and every other non-install value as the template has it."""
+    example = (REPO / ".env.example").read_text()
+    template = parse_env(example)
+    result = parse_env(render_env(tmp_path, example, None))
+    assert template["FTA_MEMORY_BUDGET_MB"] == "" and result["FTA_MEMORY_BUDGET_MB"] == ""
+    decided = {"FTA_SECRET_KEY", "FTA_PUBLIC_URL", "FTA_PORT", "FTA_DOCKER_URL"}
+    for key, value in template.items():
+        if key not in decided:
+            assert result[key] == value, f"{key}: {result[key]!r}, the template says {value!r}"
+
+
+def test_env_file_template_comes_from_fta_config_example(tmp_path):
+    """The binary this run installs describes its own configuration (`fta config example`): a
+    release archive needs no .env.example. A binary without that command falls back to it."""
+    fake = tmp_path / "fta"
+    fake.write_text('#!/bin/sh\n[ "$1 $2" = "config example" ] || exit 64\n'
+                    'printf "# from fta itself\\nFTA_SECRET_KEY=\\nFTA_FROM_BINARY=yes\\n"\n')
+    fake.chmod(0o755)
+    result = parse_env(render_env(tmp_path, EXAMPLE, None, binary=fake))
+    assert result["FTA_FROM_BINARY"] == "yes" and HEX64.match(result["FTA_SECRET_KEY"])
+    assert "FTA_MAX_BOTS_PER_CLIENT" not in result  # .env.example was not used
+    (tmp_path / "older").mkdir()
+    older = parse_env(render_env(tmp_path / "older", EXAMPLE, None, binary=Path("/bin/true")))
+    assert older["FTA_MAX_BOTS_PER_CLIENT"] == "3" and "FTA_FROM_BINARY" not in older
 
 
 def merge_daemon_json(current: dict) -> dict:

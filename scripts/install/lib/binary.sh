@@ -1,0 +1,153 @@
+# shellcheck shell=bash
+# Step 7 of install.sh: the fta binary (prebuilt, from the release archive, or built here) and the
+# web files.
+# Sourced by install.sh (never run on its own); docs/install.md describes what it does.
+
+# sudo resets PATH, which drops toolchains installed outside the system directories (Swift's
+# official tarballs live in /opt/swift or /usr/share/swift): look there too.
+for swift_dir in /opt/swift/usr/bin /usr/share/swift/usr/bin; do
+    if ! have swift && [ -x "$swift_dir/swift" ]; then PATH=$swift_dir:$PATH; fi
+done
+unset swift_dir
+# ---------------------------------------------------------------------------------------------
+# Step 7: the fta binary (prebuilt, from a release archive, or built here) and web files.
+# ---------------------------------------------------------------------------------------------
+STAGED_BIN="" STAGED_WEB=""
+
+# ---------------------------------------------------------------------------------------------
+# A release archive (scripts/release.sh) named by --release FILE or FTA_RELEASE_URL: verified,
+# unpacked into a private temporary directory, and installed by its own install.sh, so that the
+# binary, the web files, the proxy's policy and the installer all come from the same release.
+# Nothing on the system changes before the archive's SHA-256 and every file in it are verified.
+# ---------------------------------------------------------------------------------------------
+release_requested() { [ -n "$OPT_RELEASE" ] || [ -n "${FTA_RELEASE_URL:-}" ]; }
+
+# Stops before anything changed: a release that is not what it claims is never used.
+refuse_release() {
+    printf 'install.sh: %s\nNothing was changed.\n' "$*" >&2
+    exit 1
+}
+
+# A URL fit to print: without a user:password@ part or a query (a presigned URL's signature).
+redacted_url() {
+    local url=${1%%\?*}
+    if [[ $url =~ ^([a-z]+://)[^/@]*@(.*)$ ]]; then url=${BASH_REMATCH[1]}${BASH_REMATCH[2]}; fi
+    printf '%s' "$url"
+}
+
+# The expected SHA-256 of a local archive: FTA_RELEASE_SHA256, else the FILE.sha256 beside it.
+release_expected_sum() {
+    local file=$1 sum=${FTA_RELEASE_SHA256:-}
+    if [ -z "$sum" ] && [ -f "$file.sha256" ]; then sum=$(awk 'NR == 1 { print $1 }' "$file.sha256"); fi
+    printf '%s' "${sum,,}"
+}
+
+# run_release ARGS...: verifies the archive, then runs its install.sh with ARGS (this run's
+# arguments without --release) and exits with its status.
+run_release() {
+    local archive source sum actual dir top count
+    if [ -n "$OPT_RELEASE" ]; then
+        archive=$OPT_RELEASE source=$OPT_RELEASE
+        [ -f "$archive" ] || refuse_release "--release: no such file: $archive"
+        sum=$(release_expected_sum "$archive")
+        [[ $sum =~ ^[0-9a-f]{64}$ ]] ||
+            refuse_release "--release $archive: no SHA-256 to check it against (put $(basename "$archive").sha256 from scripts/release.sh beside it, or set FTA_RELEASE_SHA256)"
+    else
+        local url=$FTA_RELEASE_URL
+        source=$(redacted_url "$url") sum=${FTA_RELEASE_SHA256:-}
+        sum=${sum,,}
+        [[ $sum =~ ^[0-9a-f]{64}$ ]] || refuse_release "FTA_RELEASE_URL needs FTA_RELEASE_SHA256 (64 hex characters) to verify the download"
+        [[ $url == https://* || $url == file://* ]] || refuse_release "FTA_RELEASE_URL must be an https:// (or file://) URL: $source"
+        archive=$TMP_DIR/release.tar.gz
+        say "Downloading $source"
+        # The URL goes to curl in a config on stdin, not as an argument: a presigned URL's query or
+        # a user:password@ part is a credential, and any local user can read /proc/PID/cmdline.
+        url=${url//\\/\\\\}
+        printf 'url = "%s"\n' "${url//\"/\\\"}" |
+            curl -fsSL --proto '=https,file' --tlsv1.2 --retry 3 -o "$archive" --config - ||
+            refuse_release "download failed: $source"
+    fi
+    actual=$(sha256sum "$archive" | awk '{ print $1 }')
+    [ "$actual" = "$sum" ] || refuse_release "the SHA-256 of $source is $actual, not the expected $sum: refusing to install it"
+
+    dir=$(mktemp -d "$TMP_DIR/release.XXXXXX")
+    tar -xzf "$archive" -C "$dir" --no-same-owner --no-same-permissions 2>/dev/null ||
+        refuse_release "$source is not a readable .tar.gz"
+    # One top directory, fta-<version>-linux-<arch>, holding the release.
+    top=$(find "$dir" -mindepth 1 -maxdepth 1)
+    if [ "$(wc -l <<<"$top")" != 1 ] || [ ! -d "$top" ] || [ ! -f "$top/SHA256SUMS" ] || [ ! -f "$top/install.sh" ]; then
+        refuse_release "$source is not an fta release archive (one directory with install.sh and SHA256SUMS)"
+    fi
+    local problems
+    problems=$(verify_release_tree "$top") ||
+        refuse_release "the files in $source do not match its SHA256SUMS:"$'\n'"  - ${problems//$'\n'/$'\n'  - }"
+    count=$(wc -l <"$top/SHA256SUMS")
+    say "Release $(basename "$top") from $source: SHA-256 verified, and its $count files against its SHA256SUMS."
+    # The archive's own install.sh does the install; the URL must not send it back here.
+    local rc=0
+    env -u FTA_RELEASE_URL -u FTA_RELEASE_SHA256 bash "$top/install.sh" "$@" || rc=$?
+    exit "$rc"
+}
+
+stage_build() {
+    local owner swift scratch=$SCRIPT_DIR/.build-install
+    swift=$(command -v swift)
+    owner=$(stat -c %U "$SCRIPT_DIR")
+    info "building fta with $swift (release, static Swift runtime; this takes a while on a small machine)"
+    local cmd=("$swift" build -c release --product fta --static-swift-stdlib --package-path "$SCRIPT_DIR" --scratch-path "$scratch")
+    # Build as the owner of the checkout, so that no root-owned files are left in it.
+    if [ "$owner" != root ] && id -u "$owner" >/dev/null 2>&1; then cmd=(runuser -u "$owner" -- "${cmd[@]}"); fi
+    run_logged "${cmd[@]}" || fail "swift build failed (see $INSTALL_LOG); or pass --binary PATH, or set FTA_RELEASE_URL"
+    STAGED_BIN=$scratch/release/fta
+}
+
+step_7_binary() {
+    step "Installing the fta binary and web files"
+    local source
+    # An unpacked release brings its binary (verified against SHA256SUMS when install.sh started):
+    # no toolchain, no build.
+    if [ -n "$OPT_BINARY" ]; then source="prebuilt binary $OPT_BINARY" STAGED_BIN=$OPT_BINARY
+    elif ((FROM_RELEASE)); then source="release's binary $RELEASE_BINARY (verified against SHA256SUMS)" STAGED_BIN=$RELEASE_BINARY
+    elif have swift && [ -f "$SCRIPT_DIR/Package.swift" ]; then source="build from this checkout (swift build -c release)"
+    elif [ -x "$FTA_BIN" ]; then source="keep"
+    else fail "no fta binary: install from a release archive (--release FILE, or FTA_RELEASE_URL and FTA_RELEASE_SHA256), pass --binary PATH, or install a Swift toolchain"; fi
+    STAGED_WEB=$SCRIPT_DIR/web
+
+    if [ "$source" = keep ]; then
+        info "keeping the installed $FTA_BIN (no --binary, no release archive, no Swift toolchain)"
+    elif ((DRY_RUN)); then
+        if [ -n "$STAGED_BIN" ] && [ -f "$FTA_BIN" ] && cmp -s "$STAGED_BIN" "$FTA_BIN"; then info "$FTA_BIN is already this binary"
+        else changed "install $FTA_BIN from the $source"; fi
+    else
+        if [[ $source == build* ]]; then stage_build; fi
+        # A binary that cannot run here (wrong architecture, missing shared library) stops now.
+        # (A binary built on a newer system names the symbol versions it lacks: `GLIBC_2.35' not found.)
+        if ldd "$STAGED_BIN" 2>&1 | grep -q 'not found'; then
+            fail "$STAGED_BIN needs shared libraries (or versions of them) this system lacks: $(ldd "$STAGED_BIN" 2>&1 | grep 'not found' | sed 's/^[[:space:]]*//; s/ (required by .*//' | sort -u | head -n 4 | tr '\n' ';')"
+        fi
+        local help
+        help=$("$STAGED_BIN" --help 2>&1) || fail "$STAGED_BIN does not run on this system (fta --help failed)"
+        [[ $help == *serve* && $help == *migrate* ]] || fail "$STAGED_BIN does not look like fta (its --help names no serve/migrate commands)"
+        put_file "$STAGED_BIN" "$FTA_BIN" 755 root root
+        if ((FILE_CHANGED)); then RESTART_FTA=1; fi
+    fi
+
+    # Static files: replaced as a whole (a new tree beside the old, then swapped) when they differ.
+    if [ ! -d "$STAGED_WEB" ] || [ -z "$(ls -A "$STAGED_WEB" 2>/dev/null)" ]; then
+        warn "no web files in ${STAGED_WEB#"$SCRIPT_DIR"/}: the portal will serve its API only"
+    elif [ -d "$WEB_DIR" ] && diff -rq "$STAGED_WEB" "$WEB_DIR" >/dev/null 2>&1; then
+        :
+    else
+        changed "install web files into $WEB_DIR"
+        if ! ((DRY_RUN)); then
+            rm -rf "$WEB_DIR.new" "$WEB_DIR.old"
+            cp -R "$STAGED_WEB" "$WEB_DIR.new"
+            chown -R root:root "$WEB_DIR.new"
+            chmod -R u=rwX,go=rX "$WEB_DIR.new"
+            [ -d "$WEB_DIR" ] && mv "$WEB_DIR" "$WEB_DIR.old"
+            mv "$WEB_DIR.new" "$WEB_DIR"
+            rm -rf "$WEB_DIR.old"
+        fi
+    fi
+}
+

@@ -1,0 +1,148 @@
+# shellcheck shell=bash
+# What fta itself owns, asked of fta: step 9 (the bots' image), step 10 (the database schema),
+# step 13 (the first admin) and step 14 (fta doctor).
+# Sourced by install.sh (never run on its own); docs/install.md describes what it does.
+
+# ---------------------------------------------------------------------------------------------
+# Step 9: the Freqtrade image the bots run (pinned). Offline, say how to get one anyway.
+# ---------------------------------------------------------------------------------------------
+BUILT_BOT_IMAGE=""
+step_9_bot_image() {
+    step "Getting the Freqtrade bot image"
+    local image
+    if ((OPT_BUILD_BOT_IMAGE)); then
+        changed "build a Freqtrade image without a registry: scripts/build-freqtrade-image.sh (several minutes)"
+        if ! ((DRY_RUN)); then
+            BUILT_BOT_IMAGE=$("$SCRIPT_DIR/scripts/build-freqtrade-image.sh" 2>>"$INSTALL_LOG" | tail -n1) ||
+                fail "scripts/build-freqtrade-image.sh failed (see $INSTALL_LOG)"
+            info "built $BUILT_BOT_IMAGE"
+            write_env_file
+        fi
+    fi
+    # The image fta will run: fta.env's, else fta's own default (its configuration template).
+    image=${BUILT_BOT_IMAGE:-$(read_kv "${DRY_ENV:-$ENV_FILE}" FTA_BOT_IMAGE)}
+    image=${image:-${OPT_BOT_IMAGE:-$(template_value FTA_BOT_IMAGE)}}
+    if [ -z "$image" ]; then
+        warn "neither $ENV_FILE nor fta's configuration template names the bot image (FTA_BOT_IMAGE): set it with --bot-image TAG"
+        return 0
+    fi
+    if ((DRY_RUN)); then
+        if docker image inspect "$image" >/dev/null 2>&1; then info "$image is present"
+        elif ((OFFLINE)); then info "--offline: $image is missing and will not be pulled; bots cannot start until it exists"
+        else changed "docker pull $image (about 1 GB; a few minutes)"; fi
+        return 0
+    fi
+    if docker image inspect "$image" >/dev/null 2>&1; then info "$image is present"; return 0; fi
+    local OFFLINE_REASON=""
+    # Only a pull that succeeds changes anything; a failed one is retried by the next run.
+    if ((OFFLINE)); then OFFLINE_REASON="--offline: "; else info "pull $image (about 1 GB; a few minutes)"; fi
+    if pull_image "$image" 1800; then changed "pulled $image"; return 0; fi
+    warn "${OFFLINE_REASON}could not pull $image: no container registry is reachable from here (or the tag does not exist).
+        The portal works, but bots cannot start until the image exists. Either:
+          - make a registry reachable and re-run install.sh, or
+          - build the image here from PyPI: sudo ./install.sh --build-bot-image
+            (runs scripts/build-freqtrade-image.sh, tags fta-local/freqtrade:<version> and sets FTA_BOT_IMAGE), or
+          - load an image (docker load -i freqtrade.tar) and re-run with --bot-image TAG"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Step 10: the database schema, as user fta. fta owns its database: install.sh never reads it,
+# it asks fta (`fta migrate` says what it did; `--check` only looks).
+# ---------------------------------------------------------------------------------------------
+as_fta() { "$LIBEXEC_DIR/fta-run" --user "$FTA_USER" --env-file "$ENV_FILE" --chdir "$DATA_DIR" -- "$@"; }
+
+# fta can be asked about its state: the binary, its helper, its user and its configuration are in
+# place and this is root (not so before the first install: a dry run then says what a real run does).
+can_ask_fta() {
+    [ "$(id -u)" -eq 0 ] && [ -x "$FTA_BIN" ] && [ -x "$LIBEXEC_DIR/fta-run" ] && [ -s "$ENV_FILE" ] &&
+        id -u "$FTA_USER" >/dev/null 2>&1
+}
+
+# The database file named in fta.env (for messages only).
+database_path() {
+    local db
+    db=$(read_kv "$ENV_FILE" FTA_DATABASE)
+    printf '%s' "${db:-$DATA_DIR/fta.sqlite}"
+}
+
+step_10_migrate() {
+    step "Migrating the database"
+    local out err rc=0 line
+    if ((DRY_RUN)); then
+        # `fta migrate --check`: 0 "schema up to date"; 3 "no database" or "N migrations pending".
+        if can_ask_fta; then
+            out=$(as_fta "$FTA_BIN" migrate --check 2>/dev/null) || rc=$?
+            line=$(tail -n 1 <<<"$out")
+            if ((rc == 0)); then info "$(database_path): $line"; return 0; fi
+            if ((rc == 3)); then changed "run 'fta migrate' as user $FTA_USER ($line)"; return 0; fi
+        fi
+        changed "run 'fta migrate' as user $FTA_USER (only applies migrations that are missing)"
+        return 0
+    fi
+    err=$(new_tmp)
+    out=$(as_fta "$FTA_BIN" migrate 2>"$err") || {
+        cat "$err" >>"$INSTALL_LOG"
+        fail "fta migrate failed: $(tail -n 3 "$err")"
+    }
+    cat "$err" >>"$INSTALL_LOG"
+    printf '%s\n' "$out" >>"$INSTALL_LOG"
+    # Its one line says whether anything changed: a new database, new migrations, or neither.
+    line=$(tail -n 1 <<<"$out")
+    if [[ $line =~ ^database\ created,\ [0-9]+\ migrations?\ applied$ ]]; then changed "created the database $(database_path) ($line)"
+    elif [[ $line =~ ^[0-9]+\ migrations?\ applied$ ]]; then changed "applied new migrations to $(database_path) ($line)"
+    elif [ "$line" = "schema up to date" ]; then info "$(database_path): schema up to date"
+    else fail "fta migrate answered '$line', not 'schema up to date', 'N migrations applied' or 'database created, N migrations applied': $FTA_BIN is not the fta this install.sh belongs to"; fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Step 13: the first admin. The generated password is the only secret this script ever prints.
+# ---------------------------------------------------------------------------------------------
+step_13_admin() {
+    step "Creating the first admin"
+    local rc=0 password out err answer
+    if ((DRY_RUN)); then
+        # `fta admin exists`: 0 when an admin exists, 3 when none (or no database yet).
+        if can_ask_fta; then as_fta "$FTA_BIN" admin exists >/dev/null 2>&1 || rc=$?; else rc=3; fi
+        if ((rc == 0)); then info "an admin already exists: nothing to do, no password printed"
+        elif [ -n "${FTA_ADMIN_PASSWORD:-}" ]; then changed "create admin '$ADMIN_USER' with the password from FTA_ADMIN_PASSWORD"
+        else changed "create admin '$ADMIN_USER' with a generated one-time password (printed once at the end)"; fi
+        return 0
+    fi
+    if [ -n "${FTA_ADMIN_PASSWORD:-}" ]; then password=$FTA_ADMIN_PASSWORD; else password=$(random_password); fi
+    err=$(new_tmp)
+    # fta decides whether an admin exists and creates this one in one step (--if-none): it answers
+    # "exists" (nothing created, stdin not read) or "created". The password travels on stdin only:
+    # never in argv (visible in /proc to every local user) or in the log. When fta does not read
+    # it, the write into the closed pipe must not fail the step (hence no SIGPIPE, `|| true`).
+    if ! out=$( { trap '' PIPE; printf '%s' "$password" || true; } 2>/dev/null |
+        as_fta "$FTA_BIN" admin create --username "$ADMIN_USER" --password-stdin --if-none 2>"$err"); then
+        cat "$err" >>"$INSTALL_LOG"
+        fail "fta admin create failed: $(tail -n 3 "$err")"
+    fi
+    cat "$err" >>"$INSTALL_LOG"
+    answer=$(tail -n 1 <<<"$out")
+    case $answer in
+        exists) info "an admin already exists: nothing to do, no password printed" ;;
+        created)
+            changed "created admin '$ADMIN_USER'"
+            [ -n "${FTA_ADMIN_PASSWORD:-}" ] || ADMIN_PASSWORD_TO_PRINT=$password
+            ;;
+        *) fail "fta admin create --if-none answered '$answer', not 'exists' or 'created': $FTA_BIN is not the fta this install.sh belongs to" ;;
+    esac
+}
+
+# ---------------------------------------------------------------------------------------------
+# Step 14: fta doctor, fta's own end-to-end check.
+# ---------------------------------------------------------------------------------------------
+step_14_doctor() {
+    step "Running fta doctor"
+    if ((DRY_RUN)); then changed "run 'fta doctor' and print its summary"; return 0; fi
+    check_only_step
+    local out rc=0
+    # Exactly what the operator runs (sudo fta-admin doctor): as root, because its host checks
+    # run `nginx -t` and read root-only files (fta.env); the rest of fta-admin runs as user fta.
+    out=$("$FTA_ADMIN_BIN" doctor 2>&1) || rc=$?
+    printf '%s\n' "$out" | sed 's/^/      /'
+    if ((rc == 0)); then DOCTOR_STATUS=pass
+    else DOCTOR_STATUS=fail; warn "fta doctor reports a failure (above); fix it and run: sudo fta-admin doctor"; fi
+}
