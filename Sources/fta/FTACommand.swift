@@ -13,7 +13,7 @@ struct FTACommand: AsyncParsableCommand {
         commandName: "fta",
         abstract: "Freqtrade bots as a service: a portal, a SQLite store, hardened dry-run bots.",
         discussion: "Configuration comes from FTA_* environment variables (see .env.example); flags override them.",
-        subcommands: [Serve.self, Migrate.self, Admin.self, Client.self, Backup.self, Restore.self, Doctor.self, Reconcile.self]
+        subcommands: [Serve.self, Migrate.self, Config.self, Admin.self, Client.self, Backup.self, Restore.self, Doctor.self, Reconcile.self]
     )
 }
 

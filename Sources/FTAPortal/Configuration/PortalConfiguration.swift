@@ -33,32 +33,10 @@ public struct PortalConfiguration: Sendable {
     public var exchangeOverride: ExchangeOverride?
     public var logLevel: String
 
-    /// Variables with their defaults and one line of documentation, in `.env.example` order.
-    public static let variables: [(name: String, defaultValue: String?, doc: String)] = [
-        ("FTA_LISTEN", "127.0.0.1", "address fta serve binds; loopback only (127.0.0.1 or ::1)"),
-        ("FTA_PORT", "8080", "port fta serve binds"),
-        ("FTA_DATABASE", "/var/lib/fta/fta.sqlite", "the SQLite file holding all state"),
-        ("FTA_WEB_ROOT", "/usr/local/share/fta/web", "the static files of the web portal"),
-        ("FTA_DOCKER_URL", "unix:///run/fta-proxy/docker.sock", "the Docker socket proxy (never the Docker socket itself)"),
-        ("FTA_BOT_IMAGE", "freqtradeorg/freqtrade:2026.9", "the pinned Freqtrade image bots run"),
-        ("FTA_SECRET_KEY", nil, "64 hex characters (32 random bytes) sealing bot secrets at rest"),
-        ("FTA_PUBLIC_URL", "http://127.0.0.1:8081", "the URL users open (nginx); https turns on Secure cookies"),
-        ("DOCKER_NETWORK", "fta-control", "the control network of the socket proxy"),
-        ("FTA_DOCKER_SOCKET", "/var/run/docker.sock", "the Docker engine's own socket, which only the proxy mounts"),
-        ("FTA_ENV_FILE", "/etc/fta/fta.env", "the env file holding this configuration (fta-run sets it); doctor checks it"),
-        ("FTA_MEMORY_BUDGET_MB", "", "memory all running bots may use together; empty: host memory minus 512 MiB"),
-        ("FTA_MAX_BOTS_PER_CLIENT", "3", "default bot quota per client"),
-        ("FTA_SESSION_IDLE_MINUTES", "30", "a session ends after this much inactivity"),
-        ("FTA_SESSION_MAX_HOURS", "12", "a session ends after this long, whatever the activity"),
-        ("FTA_LOGIN_MAX_FAILURES", "5", "failed logins per account or per IP before a lockout"),
-        ("FTA_LOGIN_WINDOW_SECONDS", "900", "the window in which failures are counted"),
-        ("FTA_LOGIN_LOCKOUT_SECONDS", "900", "how long a lockout lasts"),
-        ("FTA_BCRYPT_COST", "12", "bcrypt cost for passwords (12 or more)"),
-        ("FTA_RECONCILE_SECONDS", "30", "how often the reconciler compares the database with Docker"),
-        ("FTA_ALLOW_TEST_STRATEGIES", "false", "offer test-only strategies (tests only)"),
-        ("FTA_EXCHANGE_OVERRIDE", "", "test only: JSON {\"ccxt_config\":{...},\"ccxt_async_config\":{...}} pointing bots at a local market simulator"),
-        ("FTA_LOG_LEVEL", "info", "trace, debug, info, notice, warning, error or critical"),
-    ]
+    /// The variables fta reads, with their defaults: from `ConfigurationCatalog`, their one owner.
+    public static var variables: [(name: String, defaultValue: String?, doc: String)] {
+        ConfigurationCatalog.all.filter(\.readByFTA).map { ($0.name, $0.defaultValue, $0.doc.joined(separator: " ")) }
+    }
 
     /// Reads and validates the configuration.
     /// - Parameters:
@@ -154,7 +132,8 @@ public struct PortalConfiguration: Sendable {
             publicURL: publicURL,
             controlNetwork: values["DOCKER_NETWORK"]!,
             engineSocket: values["FTA_DOCKER_SOCKET"]!,
-            envFile: values["FTA_ENV_FILE"]!,
+            // Not a setting of the file but where it is: fta-run names the file it read.
+            envFile: overrides["FTA_ENV_FILE"] ?? environment["FTA_ENV_FILE"] ?? "/etc/fta/fta.env",
             memoryBudgetMB: budget,
             maxBotsPerClient: try int("FTA_MAX_BOTS_PER_CLIENT", 1...1000),
             sessionIdleTimeout: TimeInterval(try int("FTA_SESSION_IDLE_MINUTES", 1...1440) * 60),

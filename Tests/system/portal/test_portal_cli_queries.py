@@ -139,3 +139,33 @@ def test_client_list_prints_sorted_ids_or_json(binary, tmp_path):
     code, _, err = fta(binary, env, "client", "create", "alpha")
     assert code != 0 and "a client with the id alpha exists" in err
     assert fta(binary, env, "client", "list")[1] == "alpha\nzeta\n"
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+
+def test_config_example_is_the_repository_env_example(binary, tmp_path):
+    """fta owns its defaults: `.env.example` is exactly what `fta config example` prints, so a
+    default changed in the binary and not in the file (or the reverse) fails here."""
+    code, out, err = fta(binary, cli_env(tmp_path), "config", "example")
+    assert code == 0, err
+    with open(os.path.join(REPO, ".env.example"), encoding="utf-8") as f:
+        assert out == f.read(), "regenerate it: fta config example > .env.example"
+    # It needs no configuration and no database.
+    assert not os.path.exists(tmp_path / "data")
+
+
+def test_config_example_loads_as_a_configuration(binary, tmp_path):
+    """The example, with only its placeholder secret replaced, is a configuration fta accepts."""
+    code, out, _ = fta(binary, cli_env(tmp_path), "config", "example")
+    assert code == 0
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
+    for line in out.splitlines():
+        if line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            env[key] = value
+    env["FTA_SECRET_KEY"] = "ab" * 32
+    env["FTA_DATABASE"] = str(tmp_path / "db" / "fta.sqlite")
+    code, out, err = fta(binary, env, "migrate")
+    assert code == 0, err
+    assert out.startswith("database created")

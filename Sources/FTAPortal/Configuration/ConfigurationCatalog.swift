@@ -1,0 +1,107 @@
+/// One variable of fta's configuration, as `.env.example` documents it. The catalog below is
+/// the one owner of every default: `PortalConfiguration.load` applies them, and
+/// `fta config example` prints the example file from them (a test compares it with
+/// `.env.example`), so install.sh never repeats a default.
+public struct ConfigurationVariable: Sendable {
+    public let name: String
+    /// What applies when the variable is unset or empty; nil: required, with no default.
+    public let defaultValue: String?
+    /// What the example file shows, when not the default (a placeholder secret).
+    public let exampleValue: String?
+    /// The comment lines above it in the example file.
+    public let doc: [String]
+    /// Read by fta itself; false for the Compose file's and the proxy's own variables.
+    public let readByFTA: Bool
+
+    init(_ name: String, _ defaultValue: String?, example: String? = nil, readByFTA: Bool = true, _ doc: [String] = []) {
+        self.name = name
+        self.defaultValue = defaultValue
+        self.exampleValue = example
+        self.doc = doc
+        self.readByFTA = readByFTA
+    }
+
+    /// The line of the example file.
+    var exampleLine: String { "\(name)=\(exampleValue ?? defaultValue ?? "")" }
+}
+
+/// The variables, in the example file's sections and order.
+public enum ConfigurationCatalog {
+    public struct Section: Sendable {
+        public let title: String
+        public let variables: [ConfigurationVariable]
+    }
+
+    static let header: [String] = [
+        "# fta configuration: every variable fta and its Compose file read, with placeholders only.",
+        "#",
+        "# install.sh copies this file to /etc/fta/fta.env (mode 0600), gives every placeholder secret",
+        "# below a fresh random value, and never overwrites a value on a re-run. Never commit a real .env.",
+        "# Flags of the fta CLI override these (e.g. `fta serve --port 8080`).",
+        "",
+    ]
+
+    public static let sections: [Section] = [
+        Section(title: "Portal (fta serve)", variables: [
+            .init("FTA_LISTEN", "127.0.0.1", ["Address fta serve binds. Loopback only: 127.0.0.1 or ::1. Anything else is refused at start;", "nginx publishes the portal."]),
+            .init("FTA_PORT", "8080", ["Port fta serve binds on that address."]),
+            .init("FTA_DATABASE", "/var/lib/fta/fta.sqlite", ["The SQLite file holding all state (created 0600). Back it up with `fta backup FILE`."]),
+            .init("FTA_WEB_ROOT", "/usr/local/share/fta/web", ["The static files of the web portal (install.sh copies web/ there)."]),
+            .init("FTA_PUBLIC_URL", "http://127.0.0.1:8081", ["The URL users open (nginx). With https://, session cookies get Secure and the __Host- prefix."]),
+            .init("FTA_LOG_LEVEL", "info", ["Log level: trace, debug, info, notice, warning, error or critical."]),
+        ]),
+        Section(title: "Secrets", variables: [
+            .init("FTA_SECRET_KEY", nil, example: "CHANGE_ME_64_HEX_CHARACTERS_FROM_openssl_rand_hex_32", ["Seals each bot's API credentials at rest (AES-256-GCM). 64 hex characters = 32 random bytes:", "  openssl rand -hex 32", "fta refuses to start with this placeholder. Losing it makes existing bots' secrets unreadable", "(delete and recreate the bots); keep it with your backups, apart from them."]),
+        ]),
+        Section(title: "Docker, through the socket proxy only", variables: [
+            .init("FTA_DOCKER_URL", "unix:///run/fta-proxy/docker.sock", ["The socket proxy (never the Docker socket itself): unix:///path or http://127.0.0.1:PORT."]),
+            .init("FTA_BOT_IMAGE", "freqtradeorg/freqtrade:2026.9", ["The pinned Freqtrade image bots run. Offline: build one with scripts/build-freqtrade-image.sh", "and name its tag here (fta-local/freqtrade:2026.9)."]),
+            .init("DOCKER_NETWORK", "fta-control", ["The control network of the socket proxy (Compose). Bots never join it."]),
+        ]),
+        Section(title: "Socket proxy (compose/docker-compose.yml)", variables: [
+            .init("FTA_PROXY_IMAGE", "haproxy:2.8.15-alpine", readByFTA: false, ["The pinned HAProxy image running compose/haproxy/haproxy.cfg."]),
+            .init("FTA_PROXY_SOCKET_DIR", "/run/fta-proxy", readByFTA: false, ["Host directory of the proxy's unix socket (0750; socket 0660, group of the fta user)."]),
+            .init("FTA_PROXY_MEMORY", "64m", readByFTA: false, ["Memory limit of the proxy container."]),
+            .init("FTA_PROXY_UID", "99", readByFTA: false, ["The proxy's user, the group allowed to use its socket (fta's), and the Docker socket's group."]),
+            .init("FTA_GID", "999", readByFTA: false),
+            .init("DOCKER_GID", "998", readByFTA: false),
+            .init("FTA_DOCKER_SOCKET", "/var/run/docker.sock", ["The Docker socket the proxy (only the proxy) mounts, read-only."]),
+        ]),
+        Section(title: "Capacity (a 1 GiB host runs one or two small bots)", variables: [
+            .init("FTA_MEMORY_BUDGET_MB", "", ["Memory all running bots may use together, in MiB. Empty: host memory minus 512 MiB."]),
+            .init("FTA_MAX_BOTS_PER_CLIENT", "3", ["Default bot quota per client (an admin can set another per client)."]),
+        ]),
+        Section(title: "Sessions and sign-in limits", variables: [
+            .init("FTA_SESSION_IDLE_MINUTES", "30"),
+            .init("FTA_SESSION_MAX_HOURS", "12"),
+            .init("FTA_LOGIN_MAX_FAILURES", "5", ["Failed sign-ins per account or per IP within the window before a lockout, and its length."]),
+            .init("FTA_LOGIN_WINDOW_SECONDS", "900"),
+            .init("FTA_LOGIN_LOCKOUT_SECONDS", "900"),
+            .init("FTA_BCRYPT_COST", "12", ["bcrypt cost for passwords (12 or more)."]),
+        ]),
+        Section(title: "Background work", variables: [
+            .init("FTA_RECONCILE_SECONDS", "30", ["Seconds between two reconcile passes (database vs Docker)."]),
+        ]),
+        Section(title: "Tests only: never set these in production", variables: [
+            .init("FTA_ALLOW_TEST_STRATEGIES", "false", ["Offer test-only strategies (FtaQuickTest)."]),
+            .init("FTA_EXCHANGE_OVERRIDE", "", ["JSON {\"ccxt_config\":{...},\"ccxt_async_config\":{...}} pointing bots at a local market simulator."]),
+        ]),
+    ]
+
+    public static var all: [ConfigurationVariable] { sections.flatMap(\.variables) }
+
+    /// The example file, `.env.example`: what `fta config example` prints.
+    public static func renderExample() -> String {
+        var lines = header
+        for section in sections {
+            lines.append("# --- \(section.title) ---")
+            for variable in section.variables {
+                lines += variable.doc.map { $0.isEmpty ? "#" : "# \($0)" }
+                lines.append(variable.exampleLine)
+            }
+            lines.append("")
+        }
+        if lines.last == "" { lines.removeLast() }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
