@@ -136,41 +136,57 @@ in_root() {
     env -i "${envs[@]}" chroot "$ROOT" "$@"
 }
 
-# Installs the packages into $ROOT with apt (inside the root, from the Debian mirror).
-install_packages() {
-    local kernel_version initramfs_files
-    printf '%s\n' "deb $MIRROR $SUITE main" "deb $MIRROR $SUITE-updates main" \
-        "deb $SECURITY_MIRROR $SUITE-security main" >"$ROOT/etc/apt/sources.list"
-    # The initramfs must find the root disk: MODULES=most is Debian's default, and the virtio and
-    # ext4 modules are named as well so that a change of default cannot leave the VM without them.
-    mkdir -p "$ROOT/etc/initramfs-tools/conf.d"
-    echo MODULES=most >"$ROOT/etc/initramfs-tools/conf.d/fta-vm.conf"
-    printf '%s\n' virtio_pci virtio_blk virtio_net ext4 >>"$ROOT/etc/initramfs-tools/modules"
-    # Packages' postinst scripts must not start daemons inside the build root.
-    printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"
-    chmod 0755 "$ROOT/usr/sbin/policy-rc.d"
-    cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"
+# The kernel's postinst scripts and update-initramfs want /proc, /sys and /dev in the root.
+mount_root() {
     mount -t proc proc "$ROOT/proc"
     mount -t sysfs sysfs "$ROOT/sys"
     mount --bind /dev "$ROOT/dev"
     mount -t devpts devpts "$ROOT/dev/pts"
+}
+umount_root() { umount "$ROOT/dev/pts" "$ROOT/dev" "$ROOT/sys" "$ROOT/proc"; }
+
+# Installs the packages into $ROOT with apt (inside the root, from the Debian mirror) and records
+# the kernel version in /etc/fta-vm-kernel-version.
+install_packages() {
+    local kernel_version
+    printf '%s\n' "deb $MIRROR $SUITE main" "deb $MIRROR $SUITE-updates main" \
+        "deb $SECURITY_MIRROR $SUITE-security main" >"$ROOT/etc/apt/sources.list"
+    # Packages' postinst scripts must not start daemons inside the build root.
+    printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"
+    chmod 0755 "$ROOT/usr/sbin/policy-rc.d"
+    cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"
+    mount_root
     in_root apt-get update >>"$LOG" 2>&1 || fail "apt-get update in the root failed; see $LOG"
     in_root apt-get install -y --no-install-recommends -o Dpkg::Options::=--force-confold \
         "${SYSTEM_PACKAGES[@]}" "${FTA_PACKAGES[@]}" >>"$LOG" 2>&1 \
         || fail "apt-get install in the root failed; see $LOG"
     in_root apt-get clean
+    umount_root
+    rm -f "$ROOT/usr/sbin/policy-rc.d"
     # shellcheck disable=SC2016 # ${Depends} is dpkg-query's field, not a shell variable
     kernel_version=$(in_root dpkg-query -W -f='${Depends}' linux-image-amd64 | sed 's/^linux-image-\([^ ,]*\).*/\1/')
-    if [ ! -f "$ROOT/boot/vmlinuz-$kernel_version" ] || [ ! -f "$ROOT/boot/initrd.img-$kernel_version" ]; then
-        fail "no kernel/initramfs $kernel_version in /boot of the root"
-    fi
+    [ -f "$ROOT/boot/vmlinuz-$kernel_version" ] || fail "no kernel $kernel_version in /boot of the root"
+    echo "$kernel_version" >"$ROOT/etc/fta-vm-kernel-version"
+}
+
+# A small initramfs, made for this VM: only the modules that find and mount the root disk
+# (virtio PCI, virtio block, ext4 and its checksum), instead of Debian's MODULES=most (about
+# 750 modules, which TCG takes some 15 s to unpack and probe). RESUME=none: there is no
+# hibernation image to look for.
+make_initramfs() {
+    local initramfs_files
+    mkdir -p "$ROOT/etc/initramfs-tools/conf.d"
+    printf '%s\n' MODULES=list RESUME=none >"$ROOT/etc/initramfs-tools/conf.d/fta-vm.conf"
+    printf '%s\n' '# The test VM boots from a virtio disk with ext4 (scripts/vm/build-image.sh).' \
+        virtio_pci virtio_blk ext4 crc32c_generic >"$ROOT/etc/initramfs-tools/modules"
+    mount_root
+    in_root update-initramfs -u -k "$kernel_version" >>"$LOG" 2>&1 || fail "update-initramfs failed; see $LOG"
     # (captured first: grep -q would stop reading early and fail the pipeline under pipefail)
     initramfs_files=$(in_root lsinitramfs "/boot/initrd.img-$kernel_version")
+    umount_root
     grep -q '/virtio_blk\.ko' <<<"$initramfs_files" \
         || fail "the initramfs has no virtio_blk module: the VM could not find its disk"
-    umount "$ROOT/dev/pts" "$ROOT/dev" "$ROOT/sys" "$ROOT/proc"
-    rm -f "$ROOT/usr/sbin/policy-rc.d"
-    echo "$kernel_version" >"$ROOT/etc/fta-vm-kernel-version"
+    say "      initramfs: $(grep -c '\.ko' <<<"$initramfs_files") modules, $(du -h "$ROOT/boot/initrd.img-$kernel_version" | cut -f1)"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -260,7 +276,8 @@ kernel_version=$(cat "$ROOT/etc/fta-vm-kernel-version")
 say "      kernel $kernel_version, docker.io $(in_root dpkg-query -W -f='${Version}' docker.io)"
 
 # ---------------------------------------------------------------------------------------------
-step "system configuration: disk, network, egress guard, ssh, console"
+step "system configuration: initramfs, disk, network, egress guard, ssh, console"
+make_initramfs
 cat >"$ROOT/etc/fstab" <<'EOF'
 # The whole disk is one ext4 file system (no partition table), see scripts/vm/build-image.sh.
 /dev/vda  /  ext4  errors=remount-ro  0  1
@@ -366,6 +383,14 @@ cat >"$ROOT/etc/systemd/system/serial-getty@ttyS0.service.d/autologin.conf" <<'E
 [Service]
 ExecStart=
 ExecStart=-/sbin/agetty --autologin root --keep-baud 115200,57600,38400,9600 %I $TERM
+EOF
+
+# Debian's systemd-zram-generator ships a config that makes a zram swap of half the memory on
+# every boot. A fresh host has no swap: the package stays (install.sh can configure zram
+# without the network), its device does not.
+cat >"$ROOT/etc/systemd/zram-generator.conf" <<'EOF'
+# No zram device by default in the test VM (scripts/vm/build-image.sh): a fresh host has no
+# swap. Add a [zram0] section (see zram-generator.conf(5)) to have one.
 EOF
 
 for unit in "${DISABLED_UNITS[@]}"; do in_root systemctl disable "$unit" >>"$LOG" 2>&1 || true; done
