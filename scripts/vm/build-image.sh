@@ -282,6 +282,33 @@ cat >"$ROOT/etc/fstab" <<'EOF'
 # The whole disk is one ext4 file system (no partition table), see scripts/vm/build-image.sh.
 /dev/vda  /  ext4  errors=remount-ro  0  1
 EOF
+# Docker's data-root with images already loaded, when vm.sh attaches one (build-docker-disk.sh)
+# and says so on the kernel command line. Not an fstab line: a "nofail" device timeout short
+# enough not to hold up Docker without the disk is too short for udev under TCG, which then
+# leaves the disk unmounted; with the condition, a boot without the disk skips the mount at
+# once, and a boot with it waits for it like for any local file system.
+cat >"$ROOT/etc/systemd/system/var-lib-docker.mount" <<'EOF'
+[Unit]
+Description=Docker's data-root from the test VM's image disk
+ConditionKernelCommandLine=fta_vm.docker_disk
+Before=local-fs.target
+
+[Mount]
+What=/dev/disk/by-label/fta-docker
+Where=/var/lib/docker
+Type=ext4
+
+[Install]
+WantedBy=local-fs.target
+EOF
+in_root systemctl enable var-lib-docker.mount >>"$LOG" 2>&1
+# Docker must not start on the root disk's empty /var/lib/docker while the image disk is on its
+# way (ordering only: without the disk, Docker starts as usual).
+mkdir -p "$ROOT/etc/systemd/system/docker.service.d"
+cat >"$ROOT/etc/systemd/system/docker.service.d/fta-vm.conf" <<'EOF'
+[Unit]
+After=var-lib-docker.mount
+EOF
 echo fta-vm >"$ROOT/etc/hostname"
 cat >"$ROOT/etc/hosts" <<'EOF'
 127.0.0.1 localhost

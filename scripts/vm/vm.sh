@@ -33,7 +33,10 @@
 #   FTA_VM_BOOT_TIMEOUT  seconds wait-ready and reboot wait (default 600; TCG is slow)
 #   FTA_VM_STOP_TIMEOUT  seconds stop waits for a clean poweroff before killing (default 90)
 #   FTA_VM_KEEP_DISK=1   start boots on the existing overlay, and stop keeps it
-#   DOCKER_HOST          the engine load-image saves from (default: FTA_TEST_DOCKER_HOST, else
+#   FTA_VM_IMAGES        Docker images (from DOCKER_HOST) the guest starts with: start attaches
+#                        a second disk that build-docker-disk.sh made, mounted on /var/lib/docker
+#                        (much faster than load-image under TCG)
+#   DOCKER_HOST          the engine load-image and FTA_VM_IMAGES take images from (default: FTA_TEST_DOCKER_HOST, else
 #                        the private test engine unix:///run/fta-test/docker.sock)
 #
 # The guest reaches the host's loopback as 10.0.2.2 (qemu's user network); nothing else leaves
@@ -146,6 +149,22 @@ cmd_start() {
         qemu-img create -q -f qcow2 -F qcow2 -b "$image/disk.qcow2" "$STATE/overlay.qcow2"
     fi
     echo "$image" >"$STATE/image"
+    local docker_disk_args=() cmdline
+    cmdline=$(cat "$image/cmdline")
+    if [ -n "${FTA_VM_IMAGES:-}" ]; then
+        local docker_disk images
+        read -r -a images <<<"$FTA_VM_IMAGES"
+        docker_disk=$("$HERE/build-docker-disk.sh" "${images[@]}" | tail -n 1)
+        if ! { [ "$KEEP_DISK" = 1 ] && [ -f "$STATE/docker-overlay.qcow2" ]; }; then
+            rm -f "$STATE/docker-overlay.qcow2"
+            qemu-img create -q -f qcow2 -F qcow2 -b "$docker_disk/disk.qcow2" "$STATE/docker-overlay.qcow2"
+        fi
+        docker_disk_args=(-drive "file=$STATE/docker-overlay.qcow2,if=virtio,format=qcow2,discard=unmap")
+        # The guest mounts it on /var/lib/docker only when told so (var-lib-docker.mount).
+        cmdline+=" fta_vm.docker_disk"
+    else
+        rm -f "$STATE/docker-overlay.qcow2"
+    fi
     ssh_port=${FTA_VM_SSH_PORT:-$(free_port)}
     http_port=${FTA_VM_HTTP_PORT:-$(free_port)}
     [ "$ssh_port" != "$http_port" ] || http_port=$(free_port)
@@ -167,8 +186,9 @@ cmd_start() {
     qemu-system-x86_64 \
         -name "fta-vm-$NAME" \
         -machine pc "${accel_args[@]}" -smp "$CPUS" -m "$MEMORY_MB" \
-        -kernel "$image/vmlinuz" -initrd "$image/initrd.img" -append "$(cat "$image/cmdline")" \
+        -kernel "$image/vmlinuz" -initrd "$image/initrd.img" -append "$cmdline" \
         -drive "file=$STATE/overlay.qcow2,if=virtio,format=qcow2,discard=unmap" \
+        "${docker_disk_args[@]}" \
         -netdev "user,id=net0,hostfwd=tcp:127.0.0.1:$ssh_port-:22,hostfwd=tcp:127.0.0.1:$http_port-:$GUEST_HTTP_PORT" \
         -device virtio-net-pci,netdev=net0 \
         -device virtio-rng-pci \
@@ -289,7 +309,7 @@ cmd_stop() {
     fi
     rm -f "$STATE/qemu.pid" "$STATE/serial.sock" "$STATE/monitor.sock"
     if [ "$KEEP_DISK" != 1 ] && [ -d "$STATE" ]; then
-        rm -f "$STATE/overlay.qcow2" "$STATE/image"
+        rm -f "$STATE/overlay.qcow2" "$STATE/docker-overlay.qcow2" "$STATE/image"
     fi
 }
 

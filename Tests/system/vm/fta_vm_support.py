@@ -27,9 +27,11 @@ BUILD_TIMEOUT_S = int(os.environ.get("FTA_TEST_VM_BUILD_TIMEOUT", "2400"))
 class VM:
     """One instance of the test VM, named so that it never collides with a VM someone else runs."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, images: list[str]):
         self.name = name
-        self.env = dict(os.environ, FTA_VM_NAME=name, FTA_VM_BOOT_TIMEOUT=str(BOOT_TIMEOUT_S))
+        self.images = images
+        self.env = dict(os.environ, FTA_VM_NAME=name, FTA_VM_BOOT_TIMEOUT=str(BOOT_TIMEOUT_S),
+                        FTA_VM_IMAGES=" ".join(images))
         self.timings: dict[str, float] = {}
 
     def script(self, *args: str, timeout: float, check: bool = True,

@@ -1,7 +1,8 @@
 """The test VM is the 1 GiB free-tier host it stands for (issue 11).
 
 It boots Debian 12 under systemd with 1 GiB and 2 vCPUs and no Swift toolchain, reaches the
-host's loopback (10.0.2.2) and nothing else, survives a reboot on the same disk, and stops.
+host's loopback (10.0.2.2) and nothing else, runs a container from an image it was given
+without a registry, survives a reboot on the same disk, and stops.
 The tests run in file order on one VM: the reboot and stop tests come last.
 """
 
@@ -85,6 +86,17 @@ def test_egress_guard_drops_everything_but_the_host(vm, loopback_server):
     assert int(vm.out(drops)) > before, "the egress guard's drop counter did not move"
 
 
+def test_preloaded_image_runs_in_the_guest(vm):
+    # The image disk is mounted before Docker starts, so the guest's Docker has the image
+    # without a registry and without a slow `docker load` under TCG.
+    assert vm.out("findmnt -n -o SOURCE /var/lib/docker") == "/dev/vdb"
+    vm.timed("docker-start", "ssh", "systemctl start docker", timeout=300)
+    image = vm.images[0]
+    reply = vm.out(f"docker run --rm --network none --entrypoint /bin/sh {image} -c 'echo ran-in-vm'",
+                   timeout=300)
+    assert reply == "ran-in-vm"
+
+
 def test_reboot_brings_ssh_back_on_the_same_disk(vm):
     marker = secrets.token_hex(8)
     vm.ssh(f"echo {marker} > /root/reboot-marker && sync")
@@ -93,6 +105,8 @@ def test_reboot_brings_ssh_back_on_the_same_disk(vm):
     assert vm.out("cat /proc/sys/kernel/random/boot_id") != boot_before
     assert vm.out("cat /root/reboot-marker") == marker
     assert vm.out("systemctl is-system-running") == "running"
+    # Docker's data-root (the image disk) is back too.
+    assert vm.out("findmnt -n -o SOURCE /var/lib/docker") == "/dev/vdb"
 
 
 def test_stop_powers_the_vm_off(vm):
