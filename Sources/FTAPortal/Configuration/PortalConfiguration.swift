@@ -20,7 +20,12 @@ public struct PortalConfiguration: Sendable {
     public var engineSocket: String
     /// The env file these values came from (fta-run says so); doctor checks its mode.
     public var envFile: String
-    public var memoryBudgetMB: Int
+    /// FTA_MEMORY_BUDGET_MB: a fixed budget for all bots; nil: measured from the host (admission).
+    public var memoryBudgetMB: Int?
+    /// FTA_BOT_SWAP resolved: whether bots' cold pages may go to swap.
+    public var botSwap: Bool
+    public var memoryMarginMB: Int?
+    public var swapCreditMB: Int?
     public var maxBotsPerClient: Int
     public var sessionIdleTimeout: TimeInterval
     public var sessionLifetime: TimeInterval
@@ -46,7 +51,10 @@ public struct PortalConfiguration: Sendable {
         ("DOCKER_NETWORK", "fta-control", "the control network of the socket proxy"),
         ("FTA_DOCKER_SOCKET", "/var/run/docker.sock", "the Docker engine's own socket, which only the proxy mounts"),
         ("FTA_ENV_FILE", "/etc/fta/fta.env", "the env file holding this configuration (fta-run sets it); doctor checks it"),
-        ("FTA_MEMORY_BUDGET_MB", "", "memory all running bots may use together; empty: host memory minus 512 MiB"),
+        ("FTA_MEMORY_BUDGET_MB", "", "memory all running bots may use together, fixed; empty: measured (host memory and swap credit less the control plane, the margin and the running bots)"),
+        ("FTA_BOT_SWAP", "auto", "let bots' cold pages go to swap (zram or a swap file): on, off, or auto (on when the host has swap)"),
+        ("FTA_MEMORY_MARGIN_MB", "", "memory admission keeps free of bots; empty: 64 MiB or 1/16 of the host's memory, the larger"),
+        ("FTA_SWAP_CREDIT_MB", "", "how far bots may commit beyond RAM when they swap; empty: 1/8 of RAM within half the free swap"),
         ("FTA_MAX_BOTS_PER_CLIENT", "3", "default bot quota per client"),
         ("FTA_SESSION_IDLE_MINUTES", "30", "a session ends after this much inactivity"),
         ("FTA_SESSION_MAX_HOURS", "12", "a session ends after this long, whatever the activity"),
@@ -67,7 +75,7 @@ public struct PortalConfiguration: Sendable {
     ///   - requireSecrets: false for commands that never touch bot secrets (migrate, backup, ...).
     public static func load(
         environment: [String: String], overrides: [String: String] = [:], requireSecrets: Bool = true,
-        hostMemoryMB: Int? = HostResources.totalMemoryMB()
+        host: HostMemory? = HostMemory.read()
     ) throws(ConfigurationError) -> PortalConfiguration {
         var values: [String: String] = [:]
         for (name, defaultValue, _) in variables {
@@ -123,11 +131,17 @@ public struct PortalConfiguration: Sendable {
             throw ConfigurationError(variable: "FTA_BOT_IMAGE", problem: "must be a pinned image reference like freqtradeorg/freqtrade:2026.9, got '\(image)'")
         }
 
-        let budget: Int
-        if values["FTA_MEMORY_BUDGET_MB"] != nil {
-            budget = try int("FTA_MEMORY_BUDGET_MB", 128...1_048_576)
-        } else {
-            budget = HostResources.defaultBudgetMB(hostMemoryMB: hostMemoryMB)
+        let budget = values["FTA_MEMORY_BUDGET_MB"] == nil ? nil : try int("FTA_MEMORY_BUDGET_MB", 128...1_048_576)
+        let margin = values["FTA_MEMORY_MARGIN_MB"] == nil ? nil : try int("FTA_MEMORY_MARGIN_MB", 0...1_048_576)
+        let credit = values["FTA_SWAP_CREDIT_MB"] == nil ? nil : try int("FTA_SWAP_CREDIT_MB", 0...1_048_576)
+        let botSwap: Bool
+        switch values["FTA_BOT_SWAP"]!.lowercased() {
+        // Auto: a bot limited below its footprint with no swap behind it would be OOM-killed, so
+        // swapping limits only where there is swap to take the cold pages.
+        case "auto": botSwap = (host?.swapTotalMB ?? 0) > 0
+        case "on", "true", "1", "yes": botSwap = true
+        case "off", "false", "0", "no": botSwap = false
+        default: throw ConfigurationError(variable: "FTA_BOT_SWAP", problem: "must be on, off or auto, got '\(values["FTA_BOT_SWAP"]!)'")
         }
 
         var override: ExchangeOverride?
@@ -156,6 +170,9 @@ public struct PortalConfiguration: Sendable {
             engineSocket: values["FTA_DOCKER_SOCKET"]!,
             envFile: values["FTA_ENV_FILE"]!,
             memoryBudgetMB: budget,
+            botSwap: botSwap,
+            memoryMarginMB: margin,
+            swapCreditMB: credit,
             maxBotsPerClient: try int("FTA_MAX_BOTS_PER_CLIENT", 1...1000),
             sessionIdleTimeout: TimeInterval(try int("FTA_SESSION_IDLE_MINUTES", 1...1440) * 60),
             sessionLifetime: TimeInterval(try int("FTA_SESSION_MAX_HOURS", 1...720) * 3600),
@@ -192,22 +209,9 @@ public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
     public var description: String { "\(variable) \(problem)" }
 }
 
-/// The host's memory, for the default bot memory budget.
-public enum HostResources {
-    /// What the host keeps for itself: the OS, Docker, nginx, the proxy and fta.
-    public static let reservedMB = 512
-
-    public static func totalMemoryMB() -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemTotal:") }),
-              let kb = Int(line.split(separator: " ").dropFirst().first ?? "")
-        else { return nil }
-        return kb / 1024
-    }
-
-    /// Host memory minus the reserve, never below one small bot. On a 1 GiB host: about 450 MiB,
-    /// one small bot; the swap file install.sh adds is headroom, not budget.
-    public static func defaultBudgetMB(hostMemoryMB: Int?) -> Int {
-        max(BotSize.small.memoryMB, (hostMemoryMB ?? 1024) - reservedMB)
+extension PortalConfiguration {
+    /// How admission counts memory with this configuration.
+    public var memoryPolicy: MemoryPolicy {
+        MemoryPolicy(fixedBudgetMB: memoryBudgetMB, botSwap: botSwap, marginMB: memoryMarginMB, swapCreditMB: swapCreditMB)
     }
 }

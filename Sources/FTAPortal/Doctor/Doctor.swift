@@ -213,7 +213,8 @@ public struct Doctor: Sendable {
               let kb = Int(line.split(separator: " ").dropFirst().first ?? "")
         else { return .warn("memory", "cannot read /proc/meminfo", fix: "") }
         let availableMB = kb / 1024
-        let detail = "\(availableMB) MiB available; bot budget \(configuration.memoryBudgetMB) MiB"
+        let budget = configuration.memoryBudgetMB.map { "fixed bot budget \($0) MiB" } ?? "bot budget measured"
+        let detail = "\(availableMB) MiB available; \(budget); bots \(configuration.botSwap ? "may" : "may not") swap"
         if availableMB < 64 { return .fail("memory", detail, fix: "stop a bot or add memory/swap") }
         if availableMB < 150 { return .warn("memory", detail, fix: "the host is short of memory: stop a bot or lower FTA_MEMORY_BUDGET_MB") }
         return .pass("memory", detail)
