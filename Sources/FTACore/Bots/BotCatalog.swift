@@ -29,12 +29,12 @@ public enum BotSize: String, Codable, Sendable, CaseIterable {
     /// The bot's memory limits when its cold pages may go to swap (`FTA_BOT_SWAP`): RAM close to
     /// what a bot really touches, and RAM plus swap at least its whole footprint.
     ///
-    /// Why these numbers (docs/density.md): a Freqtrade 2026.9 dry-run bot with a few pairs holds
-    /// about 255 MiB PSS (230 MiB anonymous) and grows to about 300 MiB in ten minutes, but only
-    /// about 72 MiB of it is touched in two minutes and about 100 MiB over a candle: most of it is
-    /// imported modules (pandas, ccxt, fastapi) that stay cold. RAM is that touched set with
-    /// 60 % headroom for a candle's pandas work; RAM plus swap is the no-swap limit plus the same
-    /// headroom, so that a bot that runs out of both is one that really outgrew its size.
+    /// Why these numbers (docs/density.md): a Freqtrade 2026.9 dry-run bot with three pairs holds
+    /// about 265 MiB PSS (234 MiB anonymous), but touches only about 80 MiB of it in two minutes:
+    /// the rest is imported modules (pandas, ccxt, fastapi) that stay cold. RAM is twice that
+    /// touched set, for a candle's pandas work; RAM plus swap is the no-swap limit plus half of it,
+    /// so that a bot that runs out of both is one that really outgrew its size. To be confirmed
+    /// on the 1 GiB VM with swap (docs/density.md says what to measure).
     public var swappingLimits: MemoryLimits {
         switch self {
         case .small: MemoryLimits(ramMB: 160, ramAndSwapMB: 480)
