@@ -123,7 +123,9 @@ public struct DockerEngineClient: Sendable {
     }
 
     public func stats(_ name: String) async throws(DockerError) -> ContainerStats {
-        try await decode(ContainerStats.self, send("GET", "/containers/\(name)/stats", query: [("stream", "false")], timeout: .seconds(10)))
+        // one-shot: one sample at once, instead of waiting a second for a CPU delta fta never reads.
+        try await decode(ContainerStats.self, send("GET", "/containers/\(name)/stats", query: [("stream", "false"), ("one-shot", "true")],
+                                                   timeout: .seconds(10)))
     }
 
     // MARK: Transport

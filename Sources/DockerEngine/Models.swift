@@ -144,6 +144,8 @@ public struct ContainerInspect: Codable, Sendable {
     public var HostConfig: HostConfig
     public var NetworkSettings: NetworkSettings
     public var Mounts: [MountPoint]?
+    /// How often the restart policy restarted the container (since it was created).
+    public var RestartCount: Int?
 }
 
 public struct ContainerState: Codable, Sendable {
@@ -152,6 +154,8 @@ public struct ContainerState: Codable, Sendable {
     public var ExitCode: Int?
     public var Error: String?
     public var StartedAt: String?
+    /// When the last run ended; Docker's zero time ("0001-01-01T00:00:00Z") when it never did.
+    public var FinishedAt: String?
     public var OOMKilled: Bool?
     public var Health: Health?
 
@@ -286,6 +290,9 @@ public struct ContainerStats: Codable, Sendable {
     public struct MemoryStats: Codable, Sendable {
         public var usage: Int64?
         public var limit: Int64?
+        /// The cgroup's memory.stat, as the engine passes it on: cgroup v1 names
+        /// (`total_inactive_file`, `swap`, ...) or cgroup v2 names (`inactive_file`, `anon`, ...).
+        public var stats: [String: UInt64]?
     }
 
     public struct PidsStats: Codable, Sendable {

@@ -17,10 +17,13 @@ public struct DockerBotRuntime: BotRuntime {
         public var serviceUser: String
         /// The daemon settings install.sh writes for an engine on its default socket.
         public var daemonConfigPath: String
+        /// Whether bots' cold pages may go to swap (FTA_BOT_SWAP): their size's swapping limits.
+        public var botSwap: Bool
 
         public init(image: String, engineSocket: String = "/var/run/docker.sock", serviceUser: String = "fta",
-                    daemonConfigPath: String = "/etc/docker/daemon.json") {
+                    daemonConfigPath: String = "/etc/docker/daemon.json", botSwap: Bool = false) {
             self.image = image
+            self.botSwap = botSwap
             self.engineSocket = engineSocket.isEmpty ? "/var/run/docker.sock" : engineSocket
             self.serviceUser = serviceUser
             self.daemonConfigPath = daemonConfigPath
@@ -75,8 +78,37 @@ public struct DockerBotRuntime: BotRuntime {
             startedAt: inspect.State.StartedAt,
             address: inspect.NetworkSettings.Networks?[placement.client.networkName]?.IPAddress.flatMap { $0.isEmpty ? nil : $0 },
             deviations: HardenedBotContainer.deviations(of: inspect, bot: placement.bot, client: placement.client,
-                                                        size: placement.size, image: options.image)
+                                                        size: placement.size, image: options.image),
+            restartCount: inspect.RestartCount ?? 0,
+            lastExitAt: inspect.State.FinishedAt.flatMap { $0.hasPrefix("0001-") || $0.isEmpty ? nil : $0 }
         )
+    }
+
+    public func usage(of placement: BotPlacement) async throws(RuntimeError) -> BotUsage? {
+        let stats: ContainerStats
+        do {
+            stats = try await docker.stats(placement.bot.containerName)
+        } catch .notFound {
+            return nil
+        } catch {
+            throw Self.runtimeError(error)
+        }
+        return Self.usage(of: stats)
+    }
+
+    /// The memory part of the engine's stats, for cgroup v1 and v2 alike; nil when the container
+    /// does not run (the engine then reports no usage).
+    static func usage(of stats: ContainerStats) -> BotUsage? {
+        guard let memory = stats.memory_stats, let usage = memory.usage, usage > 0 else { return nil }
+        let counters = memory.stats ?? [:]
+        func counter(_ names: String...) -> Int64? {
+            for name in names { if let value = counters[name], value <= UInt64(Int64.max) { return Int64(value) } }
+            return nil
+        }
+        // v1 reports the hierarchy's totals as total_*, v2 has only the one level.
+        let inactiveFile = counter("total_inactive_file", "inactive_file") ?? 0
+        return BotUsage(memoryBytes: usage, workingSetBytes: max(0, usage - inactiveFile),
+                        swapBytes: counter("total_swap", "swap"), limitBytes: memory.limit)
     }
 
     public func logs(bot: BotID, tail: Int) async throws(RuntimeError) -> [String] {
@@ -95,7 +127,7 @@ public struct DockerBotRuntime: BotRuntime {
         try await ensureClientNetwork(launch.clientID)
         try await ensureVolume(bot: launch.botID, client: launch.clientID)
         try await removeContainer(launch.botID)
-        try await docker.createContainer(name: launch.botID.containerName, HardenedBotContainer.spec(for: launch))
+        try await docker.createContainer(name: launch.botID.containerName, HardenedBotContainer.spec(for: launch, swap: options.botSwap))
         try await docker.startContainer(launch.botID.containerName)
     }
 
@@ -189,6 +221,7 @@ public struct DockerBotRuntime: BotRuntime {
         switch state.Status {
         case "created": return (.pending, nil)
         case "running": return (.running, nil)
+        case "restarting" where state.OOMKilled == true: return (.restarting, "restarting after being killed: out of memory")
         case "restarting": return (.restarting, "restarting after exit code \(code)")
         case "exited" where state.OOMKilled == true: return (.crashed, "killed: out of memory")
         case "exited" where !orderlyExitCodes.contains(code): return (.crashed, "exited with code \(code)")

@@ -37,8 +37,9 @@ public enum HardenedBotContainer {
         [FTALabel.managed: "true", FTALabel.client: client.rawValue, FTALabel.bot: bot.rawValue]
     }
 
-    /// The `POST /containers/create` body for a bot.
-    public static func spec(for launch: BotLaunch) -> ContainerCreate {
+    /// The `POST /containers/create` body for a bot. `swap`: whether the bot's cold pages may go
+    /// to swap (`FTA_BOT_SWAP`), which gives it its size's swapping limits instead of all-RAM ones.
+    public static func spec(for launch: BotLaunch, swap: Bool = false) -> ContainerCreate {
         let config = renderFreqtradeConfig(botID: launch.botID, settings: launch.settings, secrets: launch.secrets,
                                            exchangeOverride: launch.exchangeOverride)
         var host = HostConfig()
@@ -46,9 +47,12 @@ public enum HardenedBotContainer {
         host.CapDrop = ["ALL"]
         host.SecurityOpt = ["no-new-privileges:true"]
         host.PidsLimit = pidsLimit
-        // Memory == MemorySwap: no swap for bots, so the budget is real memory.
-        host.Memory = Int64(launch.settings.size.memoryMB) << 20
-        host.MemorySwap = host.Memory
+        // Memory is the RAM limit; MemorySwap is RAM and swap together. Equal, nothing of the bot
+        // can leave RAM; above it, the kernel moves the bot's coldest pages (imported modules it
+        // never touches again) to swap when the bot reaches its RAM limit.
+        let limits = launch.settings.size.memoryLimits(swap: swap)
+        host.Memory = Int64(limits.ramMB) << 20
+        host.MemorySwap = Int64(limits.ramAndSwapMB) << 20
         host.NanoCpus = Int64(launch.settings.size.nanoCPUs)
         host.Tmpfs = tmpfs
         host.Mounts = [Mount(Type: "volume", Source: launch.botID.volumeName, Target: BotPaths.userData)]
@@ -95,7 +99,11 @@ public enum HardenedBotContainer {
         expect((host.SecurityOpt ?? []).contains { $0.hasPrefix("no-new-privileges") && !$0.hasSuffix("false") }, "lacks no-new-privileges")
         expect(!(host.SecurityOpt ?? []).contains { $0.contains("unconfined") }, "has an unconfined security profile")
         expect(host.PidsLimit == pidsLimit, "pids limit is \(host.PidsLimit.map(String.init) ?? "unset")")
-        expect(host.Memory == Int64(size.memoryMB) << 20 && host.MemorySwap == host.Memory, "memory limit differs from its size")
+        // Either of the size's two shapes is fta's own: FTA_BOT_SWAP may change between the
+        // bot's start and this check, and that must not quarantine it.
+        let memory = host.Memory.map { MemoryLimits(ramMB: Int($0 >> 20), ramAndSwapMB: Int((host.MemorySwap ?? 0) >> 20)) }
+        let exact = host.Memory.map { $0 & ((1 << 20) - 1) == 0 } == true && host.MemorySwap.map { $0 & ((1 << 20) - 1) == 0 } == true
+        expect(exact && memory.map { [size.residentLimits, size.swappingLimits].contains($0) } == true, "memory limit differs from its size")
         expect(host.NanoCpus == Int64(size.nanoCPUs), "CPU limit differs from its size")
         expect(host.Init == true, "runs without an init process")
         let published = (host.PortBindings ?? [:]).values.contains { !($0 ?? []).isEmpty }

@@ -35,7 +35,8 @@ public struct PortalServices: Sendable {
         self.database = database
         self.logger = logger
         self.runtime = runtime
-        admission = Admission(memoryBudgetMB: configuration.memoryBudgetMB, defaultMaxBots: configuration.maxBotsPerClient)
+        admission = Admission(policy: configuration.memoryPolicy, defaultMaxBots: configuration.maxBotsPerClient,
+                              gauge: MemoryGauge(runtime: runtime, logger: logger))
         audit = AuditTrail(database: database, logger: logger)
         lifecycle = BotLifecycle(database: database, runtime: self.runtime, secretBox: secretBox, admission: admission,
                                  image: configuration.botImage, exchangeOverride: configuration.exchangeOverride,

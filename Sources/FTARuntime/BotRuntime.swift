@@ -70,9 +70,15 @@ public struct BotRuntimeStatus: Sendable, Equatable {
     public var address: String?
     /// How the instance departs from the hardened spec; empty when it complies.
     public var deviations: [String]
+    /// How often the runtime's restart policy restarted this instance.
+    public var restartCount: Int
+    /// When the instance's last run ended (the runtime's timestamp), nil when it never ended:
+    /// with `oomKilled`, it names one OOM kill, so the reconciler records each kill once.
+    public var lastExitAt: String?
 
     public init(phase: BotPhase, reason: String? = nil, exitCode: Int? = nil, oomKilled: Bool = false, health: String? = nil,
-                startedAt: String? = nil, address: String? = nil, deviations: [String] = []) {
+                startedAt: String? = nil, address: String? = nil, deviations: [String] = [], restartCount: Int = 0,
+                lastExitAt: String? = nil) {
         self.phase = phase
         self.reason = reason
         self.exitCode = exitCode
@@ -81,9 +87,33 @@ public struct BotRuntimeStatus: Sendable, Equatable {
         self.startedAt = startedAt
         self.address = address
         self.deviations = deviations
+        self.restartCount = restartCount
+        self.lastExitAt = lastExitAt
     }
 
     public var isRunning: Bool { phase == .running }
+}
+
+/// What a bot's instance holds in memory now, as its runtime measures it.
+public struct BotUsage: Sendable, Equatable {
+    /// Everything charged to the instance: its processes' memory and the page cache it caused.
+    public var memoryBytes: Int64
+    /// What it would not give back without swapping or faulting: memory less the inactive
+    /// page cache (what `docker stats` and the kubelet call the working set).
+    public var workingSetBytes: Int64
+    /// How much of it is in swap, when the runtime says (nil: not reported).
+    public var swapBytes: Int64?
+    /// The instance's RAM limit, when it has one.
+    public var limitBytes: Int64?
+
+    public init(memoryBytes: Int64, workingSetBytes: Int64, swapBytes: Int64? = nil, limitBytes: Int64? = nil) {
+        self.memoryBytes = memoryBytes
+        self.workingSetBytes = workingSetBytes
+        self.swapBytes = swapBytes
+        self.limitBytes = limitBytes
+    }
+
+    public var workingSetMB: Int { Int((workingSetBytes + (1 << 20) - 1) >> 20) }
 }
 
 /// A bot instance found in the runtime, by its labels (tags, on other runtimes).
@@ -187,6 +217,9 @@ public protocol BotRuntime: Sendable {
     func remove(bot: BotID, client: ClientID) async throws(RuntimeError)
     /// The instance's state, or nil when there is none.
     func status(of placement: BotPlacement) async throws(RuntimeError) -> BotRuntimeStatus?
+    /// What the bot's instance holds in memory now, or nil when there is no running instance
+    /// (or the runtime cannot say): admission then counts the bot with its size's reservation.
+    func usage(of placement: BotPlacement) async throws(RuntimeError) -> BotUsage?
     /// The last `tail` lines of the bot's output; empty when there is no instance.
     func logs(bot: BotID, tail: Int) async throws(RuntimeError) -> [String]
     /// Every fta-managed instance, storage and network.

@@ -8,7 +8,7 @@ import Logging
 func makeRuntime(_ configuration: PortalConfiguration, logger: Logger) throws -> any BotRuntime {
     try DockerBotRuntime(
         proxyURL: configuration.dockerURL,
-        options: .init(image: configuration.botImage, engineSocket: configuration.engineSocket),
+        options: .init(image: configuration.botImage, engineSocket: configuration.engineSocket, botSwap: configuration.botSwap),
         logger: logger
     )
 }

@@ -15,11 +15,12 @@ struct DockerFixture {
     let services: PortalServices
     let suffix: String
 
-    init(budgetMB: Int = 4096) async throws {
+    init(budgetMB: Int = 4096, swap: Bool = false, image: String = TestEnvironment.testImage) async throws {
         _ = try #require(TestEnvironment.dockerURL, "FTA_TEST_DOCKER_URL is not set: scripts/test starts the proxy")
         suffix = String(TestEnvironment.uniqueID("").suffix(6))
-        let configuration = try testConfiguration(["FTA_MEMORY_BUDGET_MB": String(budgetMB)])
-        let runtime = try DockerBotRuntime(proxyURL: configuration.dockerURL, options: .init(image: configuration.botImage), logger: Logger(label: "test"))
+        let configuration = try testConfiguration(["FTA_MEMORY_BUDGET_MB": String(budgetMB), "FTA_BOT_SWAP": swap ? "on" : "off", "FTA_BOT_IMAGE": image])
+        let runtime = try DockerBotRuntime(proxyURL: configuration.dockerURL, options: .init(image: configuration.botImage, botSwap: configuration.botSwap),
+                                           logger: Logger(label: "test"))
         services = try PortalServices(configuration: configuration, database: try AppDatabase.inMemory(), runtime: runtime, logger: Logger(label: "test"))
     }
 
@@ -237,6 +238,121 @@ struct BotsOnDockerTests {
                 #expect(APIError(error).status == .conflict)
             }
             #expect(try TestEnvironment.docker(["inspect", "fta-bot-m2\(fixture.suffix)"]).status != 0)
+        }
+    }
+
+    @Test("with FTA_BOT_SWAP on, a bot's RAM limit is below its RAM and swap; the proxy lets it through and it complies either way")
+    func swappingLimits() async throws {
+        let fixture = try await DockerFixture(swap: true)
+        try await fixture.run {
+            let client = try await fixture.client("s")
+            let bot = try await fixture.bot("s1", of: client)
+            #expect(bot.state == .running)
+            let host = try #require(try inspect(bot.id.containerName)["HostConfig"] as? [String: Any])
+            let limits = BotSize.small.swappingLimits
+            #expect(host["Memory"] as? Int == limits.ramMB << 20 && host["MemorySwap"] as? Int == limits.ramAndSwapMB << 20)
+            #expect(limits.ramMB < limits.ramAndSwapMB)
+            let placement = BotPlacement(bot: bot.id, client: client.id, size: .small)
+            #expect(try await fixture.services.runtime.status(of: placement)?.deviations == [])
+            // A portal restarted with FTA_BOT_SWAP off must not take the bot for tampered with.
+            let noSwap = try DockerBotRuntime(proxyURL: try #require(TestEnvironment.dockerURL), options: .init(image: TestEnvironment.testImage),
+                                              logger: Logger(label: "test"))
+            #expect(try await noSwap.status(of: placement)?.deviations == [])
+            // The runtime measures what the bot holds, through the proxy's stats route.
+            let usage = try #require(try await fixture.services.runtime.usage(of: placement))
+            #expect(usage.workingSetBytes > 0 && usage.workingSetBytes <= usage.memoryBytes)
+            #expect(usage.limitBytes == Int64(limits.ramMB) << 20)
+        }
+    }
+
+    @Test("concurrent starts against the real engine: a budget for 2 starts exactly 2 of 4, and creates no other container")
+    func concurrentAdmission() async throws {
+        let fixture = try await DockerFixture(budgetMB: 700)
+        try await fixture.run {
+            let first = try await fixture.client("c"), second = try await fixture.client("d")
+            var bots: [BotID] = []
+            for (index, client) in [first, first, second, second].enumerated() {
+                bots.append(try await fixture.bot("c\(index)", of: client, start: false).id)
+            }
+            let lifecycle = fixture.services.lifecycle
+            let refusals = await withTaskGroup(of: (any Error)?.self) { group in
+                for bot in bots { group.addTask { do { _ = try await lifecycle.start(bot); return nil } catch { return error } } }
+                var errors: [any Error] = []
+                for await error in group { if let error { errors.append(error) } }
+                return errors
+            }
+            #expect(refusals.count == 2, "\(refusals)")
+            #expect(refusals.allSatisfy { ($0 as? DomainError)?.code == "memory_budget_exceeded" })
+            let containers = try TestEnvironment.docker(["ps", "-aq", "--filter", "name=fta-bot-c", "--filter", "label=fta.client=\(first.id)"]).output
+                + "\n" + (try TestEnvironment.docker(["ps", "-aq", "--filter", "name=fta-bot-c", "--filter", "label=fta.client=\(second.id)"]).output)
+            #expect(containers.split(separator: "\n").count == 2, "containers: \(containers)")
+            #expect(try await fixture.services.database.bots().filter { $0.state == .running }.count == 2)
+        }
+    }
+
+    /// The test image with a `freqtrade` that allocates without bound: the kernel kills it at
+    /// its container's memory limit. Built on the test engine with the legacy builder (no registry).
+    func memoryHogImage() throws -> String {
+        let script = """
+            #!/bin/sh
+            # fta test only: a bot that outgrows any memory limit (an awk string doubling forever).
+            echo "freqtrade stand-in: allocating until the kernel stops it"
+            sleep 2
+            exec awk 'BEGIN { s = "x"; while (1) s = s s }'
+            """
+        let dockerfile = "FROM \(TestEnvironment.testImage)\nCOPY freqtrade /usr/local/bin/freqtrade\nLABEL fta.test=memory-hog\n"
+        let context = FileManager.default.temporaryDirectory.appendingPathComponent("fta-hog-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: context, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: context) }
+        try dockerfile.write(to: context.appendingPathComponent("Dockerfile"), atomically: true, encoding: .utf8)
+        let stub = context.appendingPathComponent("freqtrade")
+        try script.write(to: stub, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: stub.path)
+        let tag = "fta-test/busybox-memory-hog:latest"
+        let build = try TestEnvironment.docker(["build", "--force-rm", "-q", "-t", tag, context.path], environment: ["DOCKER_BUILDKIT": "0"])
+        try #require(build.status == 0, "building the memory hog image failed: \(build.output)")
+        return tag
+    }
+
+    @Test("a bot killed for running out of memory is shown as such: lastError and an audit entry while Docker restarts it, failed when it gives up")
+    func oomKilled() async throws {
+        let image = try memoryHogImage()
+        let fixture = try await DockerFixture(image: image)
+        try await fixture.run {
+            let client = try await fixture.client("o")
+            let bot = try await fixture.bot("o1", of: client)
+            let name = bot.id.containerName
+            func state() throws -> (oom: Bool, restarts: Int, status: String) {
+                let container = try inspect(name)
+                let state = try #require(container["State"] as? [String: Any])
+                return (state["OOMKilled"] as? Bool ?? false, container["RestartCount"] as? Int ?? 0, state["Status"] as? String ?? "")
+            }
+            // Killed once and restarted by the engine's restart policy.
+            var deadline = Date().addingTimeInterval(90)
+            while try !(state().oom && state().restarts >= 1), Date() < deadline { try await Task.sleep(for: .milliseconds(300)) }
+            let killed = try state()
+            try #require(killed.oom, "the hog was never OOM-killed: \(killed)")
+            let report = try await fixture.services.reconciler.reconcileOnce()
+            #expect(report.oomKilled == [bot.id.rawValue], "\(report)")
+            let shown = try #require(try await fixture.services.database.bot(bot.id))
+            #expect(shown.lastError?.contains("killed for running out of memory") == true, "\(shown.lastError ?? "nil")")
+            let audit = try await fixture.services.database.auditEntries(AuditFilter(action: "bot.oom_killed"))
+            #expect(audit.contains { $0.target == bot.id.rawValue && $0.outcome == .failure })
+            // Through the API's view too: what the owner's page shows.
+            let status = try #require(try await fixture.services.runtime.status(of: BotPlacement(bot: bot.id, client: client.id, size: .small)))
+            #expect(status.oomKilled)
+
+            // After the policy's last restart the engine leaves it down: the bot is failed, for memory.
+            deadline = Date().addingTimeInterval(120)
+            while try state().status != "exited", Date() < deadline { try await Task.sleep(for: .milliseconds(500)) }
+            let given = try state()
+            try #require(given.status == "exited", "the engine kept restarting the hog: \(given)")
+            _ = try await fixture.services.reconciler.reconcileOnce()
+            let failed = try #require(try await fixture.services.database.bot(bot.id))
+            #expect(failed.state == .failed)
+            #expect(failed.lastError?.contains("killed for running out of memory") == true, "\(failed.lastError ?? "nil")")
+            let entries = try await fixture.services.database.auditEntries(AuditFilter(action: "bot.oom_killed")).filter { $0.target == bot.id.rawValue }
+            #expect(entries.count >= 2 && Set(entries.compactMap(\.detail)).count == entries.count)
         }
     }
 }

@@ -24,6 +24,8 @@ func testConfiguration(_ overrides: [String: String] = [:]) throws(Configuration
         "FTA_DATABASE": "/nonexistent/unused.sqlite",
         "FTA_PUBLIC_URL": "http://127.0.0.1:8081",
         "FTA_MEMORY_BUDGET_MB": "4096",
+        // Whatever swap the test host has: bots' limits and reservations are the same everywhere.
+        "FTA_BOT_SWAP": "off",
         "FTA_BOT_IMAGE": TestEnvironment.testImage,
     ]
     environment.merge(overrides) { $1 }

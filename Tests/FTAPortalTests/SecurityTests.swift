@@ -381,7 +381,7 @@ struct ConfigurationTests {
     @Test("malformed values name their variable", arguments: [
         ("FTA_PORT", "http"), ("FTA_PORT", "70000"), ("FTA_DOCKER_URL", "unix:///var/run/docker.sock"), ("FTA_DOCKER_URL", "tcp://x"),
         ("FTA_BOT_IMAGE", "freqtradeorg/freqtrade"), ("FTA_BCRYPT_COST", "4"), ("FTA_PUBLIC_URL", "ftp://x"), ("FTA_LOG_LEVEL", "loud"),
-        ("FTA_EXCHANGE_OVERRIDE", "{not json"),
+        ("FTA_EXCHANGE_OVERRIDE", "{not json"), ("FTA_BOT_SWAP", "sometimes"), ("FTA_MEMORY_MARGIN_MB", "-1"), ("FTA_SWAP_CREDIT_MB", "lots"),
     ])
     func malformed(variable: String, value: String) {
         do {
@@ -392,13 +392,14 @@ struct ConfigurationTests {
         }
     }
 
-    @Test("the default memory budget leaves the host its reserve")
+    @Test("by default the memory budget is measured, not fixed")
     func budget() throws {
-        #expect(HostResources.defaultBudgetMB(hostMemoryMB: 1024) == 512)
-        #expect(HostResources.defaultBudgetMB(hostMemoryMB: 600) == BotSize.small.memoryMB)
-        let configuration = try PortalConfiguration.load(environment: ["FTA_SECRET_KEY": RandomBytes.hex(32)], hostMemoryMB: 1024)
-        #expect(configuration.memoryBudgetMB == 512)
+        let host = HostMemory(totalMB: 1024, availableMB: 600, swapTotalMB: 0, swapFreeMB: 0)
+        let configuration = try PortalConfiguration.load(environment: ["FTA_SECRET_KEY": RandomBytes.hex(32)], host: host)
+        #expect(configuration.memoryBudgetMB == nil && configuration.memoryMarginMB == nil && configuration.swapCreditMB == nil)
         #expect(configuration.listenAddress == "127.0.0.1" && configuration.port == 8080)
+        let fixed = try PortalConfiguration.load(environment: ["FTA_SECRET_KEY": RandomBytes.hex(32), "FTA_MEMORY_BUDGET_MB": "700"], host: host)
+        #expect(fixed.memoryPolicy.fixedBudgetMB == 700)
     }
 }
 

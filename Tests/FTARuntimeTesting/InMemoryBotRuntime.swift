@@ -19,6 +19,12 @@ public final class InMemoryBotRuntime: BotRuntime, @unchecked Sendable {
     public func isRunning(_ bot: BotID) async -> Bool? { await state.instances[bot]?.running }
     /// Makes the next calls fail as if the runtime were down.
     public func setReachable(_ reachable: Bool) async { await state.setReachable(reachable) }
+    /// What `usage(of:)` answers for a running bot: `usage` for `bot`, or for every bot without
+    /// a value of its own when `bot` is nil; nil: not measured.
+    public func setUsage(_ usage: BotUsage?, for bot: BotID? = nil) async { await state.setUsage(usage, for: bot) }
+    /// The kernel killed the bot for running out of memory; `restarted`: the runtime's restart
+    /// policy brought it back (running again, one more restart), otherwise it stays down.
+    public func killForMemory(_ bot: BotID, restarted: Bool) async { await state.killForMemory(bot, restarted: restarted) }
 
     public func isReachable() async -> Bool { await state.reachable }
 
@@ -34,6 +40,8 @@ public final class InMemoryBotRuntime: BotRuntime, @unchecked Sendable {
         try await state.status(placement.bot)
     }
 
+    public func usage(of placement: BotPlacement) async throws(RuntimeError) -> BotUsage? { try await state.usage(placement.bot) }
+
     public func logs(bot: BotID, tail: Int) async throws(RuntimeError) -> [String] { try await state.logs(bot, tail: tail) }
 
     public func inventory() async throws(RuntimeError) -> RuntimeInventory { try await state.inventory() }
@@ -43,8 +51,18 @@ public final class InMemoryBotRuntime: BotRuntime, @unchecked Sendable {
     }
 
     actor State {
-        struct Instance { var client: ClientID; var running: Bool; var address: String }
+        struct Instance {
+            var client: ClientID
+            var running: Bool
+            var address: String
+            var oomKilled = false
+            var restarts = 0
+            var lastExitAt: String?
+        }
         var instances: [BotID: Instance] = [:]
+        var usages: [BotID: BotUsage] = [:]
+        var defaultUsage: BotUsage?
+        private var exits = 0
         var storage: Set<BotID> = []
         var networks: Set<ClientID> = []
         var launches = 0
@@ -52,6 +70,26 @@ public final class InMemoryBotRuntime: BotRuntime, @unchecked Sendable {
         private var nextAddress = 2
 
         func setReachable(_ value: Bool) { reachable = value }
+
+        func setUsage(_ usage: BotUsage?, for bot: BotID?) {
+            if let bot { usages[bot] = usage } else { defaultUsage = usage }
+        }
+
+        func killForMemory(_ bot: BotID, restarted: Bool) {
+            guard var instance = instances[bot] else { return }
+            exits += 1
+            instance.oomKilled = true
+            instance.lastExitAt = "2026-01-01T00:00:\(String(format: "%02d", exits % 60)).000000000Z"
+            instance.running = restarted
+            if restarted { instance.restarts += 1 }
+            instances[bot] = instance
+        }
+
+        func usage(_ bot: BotID) throws(RuntimeError) -> BotUsage? {
+            try requireReachable()
+            guard instances[bot]?.running == true else { return nil }
+            return usages[bot] ?? defaultUsage
+        }
 
         private func requireReachable() throws(RuntimeError) {
             guard reachable else { throw .unavailable("the in-memory runtime is set unreachable") }
@@ -81,8 +119,13 @@ public final class InMemoryBotRuntime: BotRuntime, @unchecked Sendable {
         func status(_ bot: BotID) throws(RuntimeError) -> BotRuntimeStatus? {
             try requireReachable()
             guard let instance = instances[bot] else { return nil }
+            if !instance.running && instance.oomKilled {
+                return BotRuntimeStatus(phase: .crashed, reason: "killed: out of memory", exitCode: 137, oomKilled: true,
+                                        restartCount: instance.restarts, lastExitAt: instance.lastExitAt)
+            }
             return BotRuntimeStatus(phase: instance.running ? .running : .stopped, exitCode: instance.running ? nil : 0,
-                                    address: instance.running ? instance.address : nil)
+                                    oomKilled: instance.oomKilled, address: instance.running ? instance.address : nil,
+                                    restartCount: instance.restarts, lastExitAt: instance.lastExitAt)
         }
 
         func logs(_ bot: BotID, tail: Int) throws(RuntimeError) -> [String] {

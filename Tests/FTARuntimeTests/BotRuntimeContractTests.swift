@@ -131,6 +131,27 @@ struct BotRuntimeContractTests {
         #expect(try await runtime.logs(bot: second, tail: 10).isEmpty)
     }
 
+    @Test("usage: nothing for an absent or stopped bot; a running one's working set is within what it holds",
+          arguments: RuntimeUnderTest.available)
+    func usage(_ kind: RuntimeUnderTest) async throws {
+        let runtime = try kind.make()
+        if let memory = runtime as? InMemoryBotRuntime {
+            await memory.setUsage(BotUsage(memoryBytes: 40 << 20, workingSetBytes: 30 << 20, limitBytes: 320 << 20))
+        }
+        let names = ContractNames()
+        let client = names.client("m"), bot = names.bot("m")
+        defer { Task { try? await runtime.remove(bot: bot, client: client) } }
+        #expect(try await runtime.usage(of: names.placement(bot, of: client)) == nil)
+
+        try await runtime.launch(try names.launch(bot, of: client))
+        let usage = try #require(try await runtime.usage(of: names.placement(bot, of: client)))
+        #expect(usage.workingSetBytes > 0 && usage.workingSetBytes <= usage.memoryBytes)
+        #expect(usage.limitBytes == Int64(BotSize.small.memoryMB) << 20)
+        try await runtime.stop(bot: bot)
+        #expect(try await runtime.usage(of: names.placement(bot, of: client)) == nil)
+        try await runtime.remove(bot: bot, client: client)
+    }
+
     @Test("a runtime that does not answer says so: unavailable, and not reachable", arguments: RuntimeUnderTest.available)
     func unreachable(_ kind: RuntimeUnderTest) async throws {
         let runtime = try await kind.makeUnreachable()
@@ -165,8 +186,20 @@ struct DockerTranslationTests {
         #expect(DockerBotRuntime.phase(of: try state("exited", exit: 143)).0 == .stopped)
         #expect(DockerBotRuntime.phase(of: try state("exited", exit: 2)) == (.crashed, "exited with code 2"))
         #expect(DockerBotRuntime.phase(of: try state("exited", exit: 137, oom: true)) == (.crashed, "killed: out of memory"))
+        #expect(DockerBotRuntime.phase(of: try state("restarting", exit: 137, oom: true)) == (.restarting, "restarting after being killed: out of memory"))
         #expect(DockerBotRuntime.phase(of: try state("dead")).0 == .crashed)
         #expect(DockerBotRuntime.phase(of: try state("paused")).0 == .unknown)
+    }
+
+    @Test("memory usage from the engine's stats, cgroup v1 and v2: usage less the inactive page cache")
+    func usageFromStats() throws {
+        func stats(_ json: String) throws -> ContainerStats { try JSONDecoder().decode(ContainerStats.self, from: Data(json.utf8)) }
+        let v1 = try stats(#"{"memory_stats":{"usage":300000000,"limit":335544320,"stats":{"total_inactive_file":50000000,"inactive_file":1,"total_swap":7000000,"hierarchical_memory_limit":9223372036854771712}}}"#)
+        #expect(DockerBotRuntime.usage(of: v1) == BotUsage(memoryBytes: 300_000_000, workingSetBytes: 250_000_000, swapBytes: 7_000_000, limitBytes: 335_544_320))
+        let v2 = try stats(#"{"memory_stats":{"usage":200000000,"limit":167772160,"stats":{"inactive_file":20000000,"anon":150000000}}}"#)
+        #expect(DockerBotRuntime.usage(of: v2) == BotUsage(memoryBytes: 200_000_000, workingSetBytes: 180_000_000, swapBytes: nil, limitBytes: 167_772_160))
+        // A container that does not run: the engine sends empty stats.
+        #expect(DockerBotRuntime.usage(of: try stats(#"{"memory_stats":{}}"#)) == nil)
     }
 
     @Test("Docker failures become runtime errors that say what to do, not what Docker said")

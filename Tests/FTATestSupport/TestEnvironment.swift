@@ -26,12 +26,13 @@ public enum TestEnvironment {
 
     /// Runs `docker` against the test engine directly (behind fta's back) and returns stdout.
     @discardableResult
-    public static func docker(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    public static func docker(_ arguments: [String], environment extra: [String: String] = [:]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/docker")
         process.arguments = arguments
         var environment = env
         environment["DOCKER_HOST"] = engineURL ?? "unix:///run/fta-test/docker.sock"
+        environment.merge(extra) { $1 }
         process.environment = environment
         let pipe = Pipe()
         process.standardOutput = pipe

@@ -8,7 +8,8 @@
 # an admin with a random password. `env` prints the variables the tests read:
 # FTA_TEST_PORTAL_URL, FTA_TEST_ADMIN_USER, FTA_TEST_ADMIN_PASSWORD.
 # The bot image and the exchange override come from FTA_BOT_IMAGE and FTA_EXCHANGE_OVERRIDE
-# when set (the end-to-end test points bots at its market simulator that way).
+# when set (the end-to-end test points bots at its market simulator that way). The memory budget
+# is 4096 MiB unless FTA_MEMORY_BUDGET_MB is set; set and empty, it is measured (bench-density).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 NAME=${2:-main}
@@ -42,7 +43,8 @@ start() {
         echo "FTA_BOT_IMAGE=${FTA_BOT_IMAGE:-${FTA_TEST_IMAGE:-fta-test/busybox:latest}}"
         echo "FTA_EXCHANGE_OVERRIDE=${FTA_EXCHANGE_OVERRIDE:-}"
         echo "FTA_ALLOW_TEST_STRATEGIES=true"
-        echo "FTA_MEMORY_BUDGET_MB=${FTA_MEMORY_BUDGET_MB:-4096}"
+        echo "FTA_MEMORY_BUDGET_MB=${FTA_MEMORY_BUDGET_MB-4096}"
+        echo "FTA_BOT_SWAP=${FTA_BOT_SWAP:-auto}"
         echo "FTA_RECONCILE_SECONDS=${FTA_RECONCILE_SECONDS:-5}"
         echo "FTA_LOGIN_LOCKOUT_SECONDS=${FTA_LOGIN_LOCKOUT_SECONDS:-3}"
         echo "FTA_LOGIN_MAX_FAILURES=${FTA_LOGIN_MAX_FAILURES:-50}"

@@ -12,7 +12,7 @@ public enum BotCatalog {
     public static let nameMaxLength = 64
 }
 
-/// A bot's resource preset: the container's memory limit (with swap equal to it) and CPU share.
+/// A bot's resource preset: its memory limits (with or without swap) and CPU share.
 public enum BotSize: String, Codable, Sendable, CaseIterable {
     case small, medium, large
 
@@ -26,6 +26,29 @@ public enum BotSize: String, Codable, Sendable, CaseIterable {
         }
     }
 
+    /// The bot's memory limits when its cold pages may go to swap (`FTA_BOT_SWAP`): RAM close to
+    /// what a bot really touches, and RAM plus swap at least its whole footprint.
+    ///
+    /// Why these numbers (docs/density.md): a Freqtrade 2026.9 dry-run bot with three pairs holds
+    /// about 265 MiB PSS (234 MiB anonymous), but touches only about 80 MiB of it in two minutes:
+    /// the rest is imported modules (pandas, ccxt, fastapi) that stay cold. RAM is twice that
+    /// touched set, for a candle's pandas work; RAM plus swap is the no-swap limit plus half of it,
+    /// so that a bot that runs out of both is one that really outgrew its size. To be confirmed
+    /// on the 1 GiB VM with swap (docs/density.md says what to measure).
+    public var swappingLimits: MemoryLimits {
+        switch self {
+        case .small: MemoryLimits(ramMB: 160, ramAndSwapMB: 480)
+        case .medium: MemoryLimits(ramMB: 256, ramAndSwapMB: 768)
+        case .large: MemoryLimits(ramMB: 384, ramAndSwapMB: 1024)
+        }
+    }
+
+    /// The bot's memory limits without swap: all of it in RAM, nothing can leave.
+    public var residentLimits: MemoryLimits { MemoryLimits(ramMB: memoryMB, ramAndSwapMB: memoryMB) }
+
+    /// The limits a bot of this size runs with, on a host that lets bots swap or not.
+    public func memoryLimits(swap: Bool) -> MemoryLimits { swap ? swappingLimits : residentLimits }
+
     /// CPU share in nano-CPUs (1e9 = one core).
     public var nanoCPUs: Int {
         switch self {
@@ -36,4 +59,18 @@ public enum BotSize: String, Codable, Sendable, CaseIterable {
     }
 
     public var cpus: Double { Double(nanoCPUs) / 1e9 }
+}
+
+/// How much memory a bot may hold: in RAM, and in RAM and swap together (its whole footprint).
+public struct MemoryLimits: Sendable, Equatable, Hashable, Codable {
+    public var ramMB: Int
+    public var ramAndSwapMB: Int
+
+    public init(ramMB: Int, ramAndSwapMB: Int) {
+        self.ramMB = ramMB
+        self.ramAndSwapMB = ramAndSwapMB
+    }
+
+    /// Whether any of the bot may be swapped out.
+    public var allowsSwap: Bool { ramAndSwapMB > ramMB }
 }

@@ -15,8 +15,9 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
     case conflict(String, fields: [String: String]? = nil)
     /// The client's bot quota is reached.
     case quotaExceeded(count: Int, max: Int)
-    /// The host cannot hold the bot: what it needs against what is free.
-    case memoryBudgetExceeded(neededMB: Int, freeMB: Int, budgetMB: Int)
+    /// The host cannot hold the bot: what it needs against what is free, and, when known, where
+    /// the host's memory went.
+    case memoryBudgetExceeded(neededMB: Int, freeMB: Int, budgetMB: Int, account: MemoryAccount? = nil)
     /// The bot reported live trading; it was stopped and quarantined.
     case quarantined
     /// The bot's trading data is only there while it runs.
@@ -65,8 +66,9 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
         case .conflict(let message, _): message
         case .quotaExceeded(let count, let max):
             "This client already has \(count) of its \(max) bots. Delete one before creating another."
-        case .memoryBudgetExceeded(let needed, let free, let budget):
-            "Not enough memory on this server to start this bot: it needs \(needed) MiB, and \(free) MiB of the \(budget) MiB bot budget is free. Stop another bot or choose a smaller size."
+        case .memoryBudgetExceeded(let needed, let free, let budget, let account):
+            "Not enough memory on this server to start this bot: it needs \(needed) MiB, and \(free) MiB of the \(budget) MiB bot budget is free"
+                + (account.map { " (\($0.summary))" } ?? "") + ". Stop another bot or choose a smaller size."
         case .quarantined:
             "This bot reported that it was not in dry-run. It has been stopped and quarantined; the operator has been told."
         case .botNotRunning(let state): "This bot is \(state.rawValue); its trading data is available while it runs."

@@ -54,9 +54,18 @@ public struct BotLifecycle: Sendable {
         try await locks.withLock(id.rawValue) {
             guard let bot = try await database.bot(id) else { throw DomainError.notFound("No such bot.") }
             try ensureCanMove(bot, to: .starting)
-            if let refusal = admission.refusal(toStart: bot, among: try await database.bots()) { throw refusal }
-            _ = try await database.updateBot(id) { $0.state = .starting; $0.desiredState = .running; $0.lastError = nil }
-            let launch = try await launchPlan(for: bot)
+            // Measuring asks the runtime, so it happens before the transaction; the check and the
+            // reservation (desiredState running) are then one atomic step in the database, so
+            // concurrent starts of different bots cannot together exceed the budget. A bot
+            // admitted after this measurement is not in it and counts with its reservation.
+            let snapshot = await admission.gauge.snapshot(of: try await database.bots().filter(admission.holdsMemory))
+            let admission = self.admission
+            let admitted = try await database.admitBot(id, check: { bot, all in
+                if let refusal = admission.refusal(toStart: bot, among: all, snapshot: snapshot) { throw refusal }
+            }, change: { $0.state = .starting; $0.desiredState = .running; $0.lastError = nil })
+            guard let admitted else { throw DomainError.notFound("No such bot.") }
+            await admission.gauge.forget(id)
+            let launch = try await launchPlan(for: admitted)
             do { try await runtime.launch(launch) } catch let error as RuntimeError { try await fail(id, error) }
             return try await database.updateBot(id) { $0.state = .running; $0.startedAt = Date() }!
         }

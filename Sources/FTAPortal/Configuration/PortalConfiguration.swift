@@ -20,7 +20,12 @@ public struct PortalConfiguration: Sendable {
     public var engineSocket: String
     /// The env file these values came from (fta-run says so); doctor checks its mode.
     public var envFile: String
-    public var memoryBudgetMB: Int
+    /// FTA_MEMORY_BUDGET_MB: a fixed budget for all bots; nil: measured from the host (admission).
+    public var memoryBudgetMB: Int?
+    /// FTA_BOT_SWAP resolved: whether bots' cold pages may go to swap.
+    public var botSwap: Bool
+    public var memoryMarginMB: Int?
+    public var swapCreditMB: Int?
     public var maxBotsPerClient: Int
     public var sessionIdleTimeout: TimeInterval
     public var sessionLifetime: TimeInterval
@@ -45,7 +50,7 @@ public struct PortalConfiguration: Sendable {
     ///   - requireSecrets: false for commands that never touch bot secrets (migrate, backup, ...).
     public static func load(
         environment: [String: String], overrides: [String: String] = [:], requireSecrets: Bool = true,
-        hostMemoryMB: Int? = HostResources.totalMemoryMB()
+        host: HostMemory? = HostMemory.read()
     ) throws(ConfigurationError) -> PortalConfiguration {
         var values: [String: String] = [:]
         for (name, defaultValue, _) in variables {
@@ -101,11 +106,17 @@ public struct PortalConfiguration: Sendable {
             throw ConfigurationError(variable: "FTA_BOT_IMAGE", problem: "must be a pinned image reference like freqtradeorg/freqtrade:2026.9, got '\(image)'")
         }
 
-        let budget: Int
-        if values["FTA_MEMORY_BUDGET_MB"] != nil {
-            budget = try int("FTA_MEMORY_BUDGET_MB", 128...1_048_576)
-        } else {
-            budget = HostResources.defaultBudgetMB(hostMemoryMB: hostMemoryMB)
+        let budget = values["FTA_MEMORY_BUDGET_MB"] == nil ? nil : try int("FTA_MEMORY_BUDGET_MB", 128...1_048_576)
+        let margin = values["FTA_MEMORY_MARGIN_MB"] == nil ? nil : try int("FTA_MEMORY_MARGIN_MB", 0...1_048_576)
+        let credit = values["FTA_SWAP_CREDIT_MB"] == nil ? nil : try int("FTA_SWAP_CREDIT_MB", 0...1_048_576)
+        let botSwap: Bool
+        switch values["FTA_BOT_SWAP"]!.lowercased() {
+        // Auto: a bot limited below its footprint with no swap behind it would be OOM-killed, so
+        // swapping limits only where there is swap to take the cold pages.
+        case "auto": botSwap = (host?.swapTotalMB ?? 0) > 0
+        case "on", "true", "1", "yes": botSwap = true
+        case "off", "false", "0", "no": botSwap = false
+        default: throw ConfigurationError(variable: "FTA_BOT_SWAP", problem: "must be on, off or auto, got '\(values["FTA_BOT_SWAP"]!)'")
         }
 
         var override: ExchangeOverride?
@@ -135,6 +146,9 @@ public struct PortalConfiguration: Sendable {
             // Not a setting of the file but where it is: fta-run names the file it read.
             envFile: overrides["FTA_ENV_FILE"] ?? environment["FTA_ENV_FILE"] ?? "/etc/fta/fta.env",
             memoryBudgetMB: budget,
+            botSwap: botSwap,
+            memoryMarginMB: margin,
+            swapCreditMB: credit,
             maxBotsPerClient: try int("FTA_MAX_BOTS_PER_CLIENT", 1...1000),
             sessionIdleTimeout: TimeInterval(try int("FTA_SESSION_IDLE_MINUTES", 1...1440) * 60),
             sessionLifetime: TimeInterval(try int("FTA_SESSION_MAX_HOURS", 1...720) * 3600),
@@ -171,22 +185,9 @@ public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
     public var description: String { "\(variable) \(problem)" }
 }
 
-/// The host's memory, for the default bot memory budget.
-public enum HostResources {
-    /// What the host keeps for itself: the OS, Docker, nginx, the proxy and fta.
-    public static let reservedMB = 512
-
-    public static func totalMemoryMB() -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemTotal:") }),
-              let kb = Int(line.split(separator: " ").dropFirst().first ?? "")
-        else { return nil }
-        return kb / 1024
-    }
-
-    /// Host memory minus the reserve, never below one small bot. On a 1 GiB host: about 450 MiB,
-    /// one small bot; the swap file install.sh adds is headroom, not budget.
-    public static func defaultBudgetMB(hostMemoryMB: Int?) -> Int {
-        max(BotSize.small.memoryMB, (hostMemoryMB ?? 1024) - reservedMB)
+extension PortalConfiguration {
+    /// How admission counts memory with this configuration.
+    public var memoryPolicy: MemoryPolicy {
+        MemoryPolicy(fixedBudgetMB: memoryBudgetMB, botSwap: botSwap, marginMB: memoryMarginMB, swapCreditMB: swapCreditMB)
     }
 }

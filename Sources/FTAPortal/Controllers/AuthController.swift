@@ -83,9 +83,7 @@ struct AuthController {
             client = ClientView(id: record.id.rawValue, name: record.name, createdAt: record.createdAt, botCount: counts.bots[record.id.rawValue] ?? 0,
                                 maxBots: admission.maxBots(for: record), userCount: counts.users[record.id.rawValue] ?? 0)
         }
-        let used = admission.usedMB(by: try await database.bots())
-        return MeView(user: UserView(principal.user), client: client,
-                      budget: BudgetView(memoryMB: admission.memoryBudgetMB, usedMB: used, freeMB: max(0, admission.memoryBudgetMB - used)))
+        return MeView(user: UserView(principal.user), client: client, budget: BudgetView(try await admission.currentAccount(database: database)))
     }
 
     struct PasswordChange: StrictInput {

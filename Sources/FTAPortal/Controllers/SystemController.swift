@@ -42,10 +42,9 @@ struct SystemController {
     @Sendable func system(_ request: Request, context: PortalContext) async throws -> System {
         _ = try context.requireAdmin()
         let bots = try await database.bots()
-        let used = admission.usedMB(by: bots)
         return System(
             checks: await doctor.run(hostChecks: false),
-            budget: BudgetView(memoryMB: admission.memoryBudgetMB, usedMB: used, freeMB: max(0, admission.memoryBudgetMB - used)),
+            budget: BudgetView(try await admission.currentAccount(database: database)),
             docker: .init(reachable: await runtime.isReachable()),
             bots: .init(total: bots.count, running: bots.filter { $0.state == .running }.count)
         )

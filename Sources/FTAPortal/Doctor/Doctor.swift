@@ -213,7 +213,14 @@ public struct Doctor: Sendable {
               let kb = Int(line.split(separator: " ").dropFirst().first ?? "")
         else { return .warn("memory", "cannot read /proc/meminfo", fix: "") }
         let availableMB = kb / 1024
-        let detail = "\(availableMB) MiB available; bot budget \(configuration.memoryBudgetMB) MiB"
+        // Swapping limits keep a bot's RAM below its footprint: with no swap behind them, every
+        // bot is OOM-killed while it imports (docs/density.md).
+        if configuration.botSwap, let host = HostMemory.parse(text), host.swapTotalMB == 0 {
+            return .fail("memory", "FTA_BOT_SWAP is on but the host has no swap: bots will be killed for running out of memory",
+                         fix: "add swap or zram (install.sh adds a swap file on small hosts), or set FTA_BOT_SWAP=auto")
+        }
+        let budget = configuration.memoryBudgetMB.map { "fixed bot budget \($0) MiB" } ?? "bot budget measured"
+        let detail = "\(availableMB) MiB available; \(budget); bots \(configuration.botSwap ? "may" : "may not") swap"
         if availableMB < 64 { return .fail("memory", detail, fix: "stop a bot or add memory/swap") }
         if availableMB < 150 { return .warn("memory", detail, fix: "the host is short of memory: stop a bot or lower FTA_MEMORY_BUDGET_MB") }
         return .pass("memory", detail)

@@ -77,10 +77,18 @@ struct BotView: Codable, Sendable {
     }
 }
 
+/// The bots' memory budget: what bots may use together, what the bots that should run hold or
+/// have reserved, and what is left.
 struct BudgetView: Codable, Sendable {
     var memoryMB: Int
     var usedMB: Int
     var freeMB: Int
+
+    init(_ account: MemoryAccount) {
+        memoryMB = account.budgetMB
+        usedMB = account.botsMB
+        freeMB = account.freeMB
+    }
 }
 
 /// `{"<key>": value}` wrappers, as every answer is an object.

@@ -12,6 +12,8 @@ public struct ReconcileReport: Sendable, Codable, Equatable {
     public var quarantined: [String] = []
     public var failed: [String] = []
     public var deleted: [String] = []
+    /// Bots found killed for running out of memory since the last pass (each kill once).
+    public var oomKilled: [String] = []
     public var orphanContainers: [String] = []
     public var orphanVolumes: [String] = []
     public var orphanNetworks: [String] = []
@@ -20,7 +22,7 @@ public struct ReconcileReport: Sendable, Codable, Equatable {
     public init() {}
 
     public var summary: String {
-        "recreated \(recreated.count), stopped \(stopped.count), quarantined \(quarantined.count), failed \(failed.count), deleted \(deleted.count), orphans \(orphanContainers.count + orphanVolumes.count + orphanNetworks.count), errors \(errors.count)"
+        "recreated \(recreated.count), stopped \(stopped.count), quarantined \(quarantined.count), failed \(failed.count), deleted \(deleted.count), OOM-killed \(oomKilled.count), orphans \(orphanContainers.count + orphanVolumes.count + orphanNetworks.count), errors \(errors.count)"
     }
 }
 
@@ -81,6 +83,10 @@ public struct Reconciler: Sendable {
             }
         }
 
+        // Every pass measures the bots that hold memory, so that admission sees each bot's peak
+        // over the last minutes, including the candles between two starts.
+        await lifecycle.admission.gauge.measure(try await database.bots().filter(lifecycle.admission.holdsMemory))
+
         let botIDs = Set(bots.map(\.id))
         report.orphanVolumes = (inventory.storage.filter { !botIDs.contains($0) }.map(\.volumeName) + inventory.unrecognised.filter { $0.hasPrefix("fta-bot-") }).sorted()
         let clientsWithBots = Set(bots.map(\.clientId))
@@ -103,6 +109,9 @@ public struct Reconciler: Sendable {
             await audit.record(AuditEntry(actor: "reconciler", clientId: bot.clientId.rawValue, action: "bot.quarantine", target: bot.id.rawValue,
                                           outcome: .success, detail: status.deviations.joined(separator: "; ")))
             return
+        }
+        if let status, status.oomKilled, bot.state != .quarantined {
+            try await recordOOMKill(of: bot, status, into: &report)
         }
         switch bot.desiredState {
         case .running where bot.state != .quarantined && bot.state != .failed:
@@ -142,6 +151,30 @@ public struct Reconciler: Sendable {
 }
 
 extension Reconciler {
+    static let oomAction = "bot.oom_killed"
+
+    /// Records an OOM kill once: the bot's `lastError` says so and the audit trail has an entry,
+    /// even when the runtime's restart policy already brought the bot back (the runtime keeps
+    /// the OOM flag of the last exit until the instance is recreated). The kill is known by the
+    /// time its run ended, so a later pass, or another portal process, does not record it again.
+    func recordOOMKill(of bot: BotRecord, _ status: BotRuntimeStatus, into report: inout ReconcileReport) async throws {
+        let kill = "exited at \(status.lastExitAt ?? "an unknown time") after \(status.restartCount) restarts"
+        let recorded = try await database.auditEntries(AuditFilter(action: Self.oomAction, clientId: bot.clientId.rawValue))
+        guard !recorded.contains(where: { $0.target == bot.id.rawValue && $0.detail?.hasPrefix(kill) == true }) else { return }
+        let alive = status.phase.isAlive
+        let message = alive
+            ? "The bot was killed for running out of memory; it was restarted (\(status.restartCount) restarts so far)."
+            : Self.oomMessage
+        _ = try await database.updateBot(bot.id) { $0.lastError = message }
+        report.oomKilled.append(bot.id.rawValue)
+        logger.warning("bot killed for running out of memory", metadata: ["bot": "\(bot.id)", "restarts": "\(status.restartCount)"])
+        await audit.record(AuditEntry(actor: "reconciler", clientId: bot.clientId.rawValue, action: Self.oomAction, target: bot.id.rawValue, outcome: .failure,
+                                      detail: "\(kill); \(alive ? "restarted by the runtime" : "not restarted"); size \(bot.size)"))
+    }
+
+    /// What the user reads in `lastError` of a bot the kernel killed and that stays down.
+    static let oomMessage = "The bot was killed for running out of memory."
+
     /// What the user reads in `lastError` when the runtime gave up on a crashing bot.
     static func failureMessage(_ status: BotRuntimeStatus) -> String {
         if status.oomKilled { return "The bot was killed for running out of memory, after repeated restarts." }

@@ -67,6 +67,9 @@ def test_proxy_allows_the_whole_bot_lifecycle(proxy_url, engine, image, run_id, 
     assert b"freqtrade stand-in: trade --dry-run" in logs
     stats = call("GET", f"/containers/{ctr}/stats?stream=false").json()
     assert "memory_stats" in stats
+    # What admission measures with (Sources/DockerEngine: stats): one sample at once.
+    stats = call("GET", f"/containers/{ctr}/stats?stream=false&one-shot=true").json()
+    assert stats["memory_stats"]["usage"] > 0
 
     listed = call("GET", f"/containers/json?all=1&filters={label_filter(client=client)}").json()
     assert [c["Names"] for c in listed] == [[f"/{ctr}"]]
@@ -106,4 +109,21 @@ def test_proxy_allows_the_largest_contract_body(proxy_url, image, run_id, cleanu
     assert len(text.encode()) == 48 * 1024
     resp = request(proxy_url, "POST", f"{API}/containers/create?name=fta-bot-{bot}", text)
     assert resp.status == 201, resp.body
+    assert request(proxy_url, "DELETE", f"{API}/containers/fta-bot-{bot}?force=true").status == 204
+
+
+def test_proxy_allows_a_bot_whose_cold_pages_may_swap(proxy_url, image, run_id, cleanup):
+    """FTA_BOT_SWAP: the hardened body with MemorySwap above Memory (docs/density.md) passes,
+    and the engine applies both limits."""
+    client, bot = f"{run_id}w", f"{run_id}w"
+    cleanup.networks.append(f"fta-client-{client}")
+    cleanup.volumes.append(f"fta-bot-{bot}")
+    cleanup.containers.append(f"fta-bot-{bot}")
+    assert request(proxy_url, "POST", f"{API}/networks/create", network_body(client)).status == 201
+    body = container_body(bot, client, image)
+    body["HostConfig"]["Memory"], body["HostConfig"]["MemorySwap"] = 160 << 20, 480 << 20
+    resp = request(proxy_url, "POST", f"{API}/containers/create?name=fta-bot-{bot}", compact_json(body))
+    assert resp.status == 201, resp.body
+    host = request(proxy_url, "GET", f"{API}/containers/fta-bot-{bot}/json").json()["HostConfig"]
+    assert (host["Memory"], host["MemorySwap"]) == (160 << 20, 480 << 20)
     assert request(proxy_url, "DELETE", f"{API}/containers/fta-bot-{bot}?force=true").status == 204

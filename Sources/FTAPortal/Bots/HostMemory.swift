@@ -1,0 +1,103 @@
+import Foundation
+
+/// The host's memory and swap, from /proc/meminfo.
+public struct HostMemory: Sendable, Equatable {
+    public var totalMB: Int
+    public var availableMB: Int
+    public var swapTotalMB: Int
+    public var swapFreeMB: Int
+
+    public init(totalMB: Int, availableMB: Int, swapTotalMB: Int, swapFreeMB: Int) {
+        self.totalMB = totalMB
+        self.availableMB = availableMB
+        self.swapTotalMB = swapTotalMB
+        self.swapFreeMB = swapFreeMB
+    }
+
+    public static func read(path: String = "/proc/meminfo") -> HostMemory? {
+        (try? String(contentsOfFile: path, encoding: .utf8)).flatMap(parse)
+    }
+
+    /// The figures of a /proc/meminfo text; nil without MemTotal.
+    public static func parse(_ text: String) -> HostMemory? {
+        let kB = ProcFields.kilobytes(in: text)
+        guard let total = kB["MemTotal"] else { return nil }
+        return HostMemory(totalMB: total / 1024, availableMB: (kB["MemAvailable"] ?? 0) / 1024,
+                          swapTotalMB: (kB["SwapTotal"] ?? 0) / 1024, swapFreeMB: (kB["SwapFree"] ?? 0) / 1024)
+    }
+}
+
+/// What the control plane (fta itself, the container engine, the socket proxy, nginx) holds in
+/// memory, measured from /proc: the proportional set size where this process may read it, the
+/// resident set otherwise (an overestimate, never an underestimate).
+public struct ControlPlaneUsage: Sendable, Equatable {
+    /// MiB by process name, several processes of one name summed.
+    public var processes: [String: Int]
+    /// Other users' processes are hidden from fta (`hidepid`, `ProtectProc=`): what it cannot
+    /// see is counted with `unseenEstimateMB`.
+    public var othersHidden: Bool
+
+    public init(processes: [String: Int], othersHidden: Bool = false) {
+        self.processes = processes
+        self.othersHidden = othersHidden
+    }
+
+    /// The processes that make up the control plane, by their kernel name (`comm`, at most 15
+    /// characters: each containerd-shim-runc-v2, one per running container, reads
+    /// "containerd-shim"). fta itself is measured through /proc/self.
+    public static let names: Set<String> = ["dockerd", "containerd", "containerd-shim", "haproxy", "nginx"]
+
+    /// What dockerd, containerd and haproxy hold on a small host (issue 11: 45-55, 20 and 15 MiB
+    /// PSS), counted when fta cannot see them.
+    public static let unseenEstimateMB = 96
+
+    public var totalMB: Int { processes.values.reduce(0, +) + (othersHidden ? Self.unseenEstimateMB : 0) }
+
+    /// Reads /proc (or `procRoot`, for tests).
+    public static func measure(procRoot: String = "/proc") -> ControlPlaneUsage {
+        var kB: [String: Int] = [:]
+        let ownPID = getpid()
+        kB["fta"] = ProcFields.memoryKB(process: "\(procRoot)/self")
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: procRoot)) ?? []
+        var sawOthers = false
+        for entry in entries {
+            guard let pid = Int32(entry), pid != ownPID else { continue }
+            let dir = "\(procRoot)/\(entry)"
+            guard let comm = try? String(contentsOfFile: "\(dir)/comm", encoding: .utf8) else { continue }
+            if pid == 1 || !isOwnedBySelf(dir) { sawOthers = true }
+            let name = comm.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard names.contains(name), let size = ProcFields.memoryKB(process: dir) else { continue }
+            kB[name, default: 0] += size
+        }
+        return ControlPlaneUsage(processes: kB.filter { $0.value > 0 }.mapValues { ($0 + 1023) / 1024 }, othersHidden: !sawOthers)
+    }
+
+    private static func isOwnedBySelf(_ dir: String) -> Bool {
+        var info = stat()
+        return stat(dir, &info) == 0 && info.st_uid == getuid()
+    }
+}
+
+/// The `Key:   123 kB` lines of /proc files.
+enum ProcFields {
+    static func kilobytes(in text: String) -> [String: Int] {
+        var values: [String: Int] = [:]
+        for line in text.split(separator: "\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            // "VmRSS:\t   1234 kB": a tab, then spaces.
+            let number = line[line.index(after: colon)...].split(whereSeparator: \.isWhitespace).first
+            if let number, let value = Int(number) { values[String(line[..<colon])] = value }
+        }
+        return values
+    }
+
+    /// A process's PSS from smaps_rollup (readable for one's own processes, or as root), else its
+    /// RSS from status (readable by anyone); nil when neither is there (a kernel thread, a
+    /// process gone meanwhile).
+    static func memoryKB(process dir: String) -> Int? {
+        if let text = try? String(contentsOfFile: "\(dir)/smaps_rollup", encoding: .utf8), let pss = kilobytes(in: text)["Pss"] {
+            return pss
+        }
+        return (try? String(contentsOfFile: "\(dir)/status", encoding: .utf8)).flatMap { kilobytes(in: $0)["VmRSS"] }
+    }
+}
