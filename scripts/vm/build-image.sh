@@ -202,7 +202,7 @@ for tool in "${!HOST_TOOLS[@]}"; do
     command -v "$tool" >/dev/null 2>&1 || need+=("${HOST_TOOLS[$tool]}")
 done
 mkdir -p "$CACHE"
-: >"$LOG"
+# The log of the last real build stays until the next one starts (a reuse only appends).
 LOG_STARTED=1
 if ((${#need[@]})); then
     command -v apt-get >/dev/null 2>&1 || missing_tool "missing ${need[*]} and no apt-get to install them"
@@ -228,6 +228,7 @@ if [ "${FTA_VM_REBUILD:-0}" != 1 ] && [ "$(cat "$IMAGE/inputs" 2>/dev/null)" = "
     exit 0
 fi
 say "      no image from these inputs; building $IMAGE"
+: >"$LOG"
 WORK=$(mktemp -d /var/tmp/fta-vm-image.XXXXXX)
 ROOT=$WORK/root
 mkdir "$ROOT"

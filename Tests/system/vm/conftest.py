@@ -13,6 +13,7 @@ installable, no test engine) is a failure, never a skip.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -58,4 +59,7 @@ def vm(preloaded_image):
     finally:
         # Whatever happened, no VM outlives the session (test_stop checks that stop works).
         machine.script("stop", timeout=180, check=False)
+        # Its state directory (ports, console log) goes too: a failed boot already printed the
+        # console's last lines, and every session would otherwise leave one behind.
+        shutil.rmtree(machine.state_dir, ignore_errors=True)
         print(f"\ntest VM timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in machine.timings.items()))

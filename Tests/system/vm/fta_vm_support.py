@@ -33,6 +33,8 @@ class VM:
         self.env = dict(os.environ, FTA_VM_NAME=name, FTA_VM_BOOT_TIMEOUT=str(BOOT_TIMEOUT_S),
                         FTA_VM_IMAGES=" ".join(images))
         self.timings: dict[str, float] = {}
+        cache = Path(os.environ.get("FTA_VM_DIR", "/var/lib/fta-test/vm"))
+        self.state_dir = cache / "run" / name
 
     def script(self, *args: str, timeout: float, check: bool = True,
                stdin: str | None = None) -> subprocess.CompletedProcess:
