@@ -43,12 +43,10 @@ struct CommonOptions: ParsableArguments {
     }
 }
 
+/// The process's logger. Every value in a line is quoted and escaped (`PortalLogHandler`): a
+/// username or path a caller typed cannot add fields or lines to the log.
 func makeLogger(_ level: String) -> Logger {
-    LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = Logger.Level(rawValue: level) ?? .info
-        return handler
-    }
+    PortalLogHandler.bootstrap(level: level)
     return Logger(label: "fta")
 }
 

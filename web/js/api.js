@@ -53,19 +53,27 @@ export function redirectToLogin({ expired = true } = {}) {
   location.assign(qs ? `/login.html?${qs}` : '/login.html');
 }
 
+/** Whether `path` is a path on this origin as a browser reads it: one "/" first, not "//", no backslash or control character. */
+function isLocalPath(path) {
+  return path.startsWith('/') && !path.startsWith('//') && !/[\\\u0000-\u001f\u007f]/.test(path);
+}
+
 /**
  * A `next` target is accepted only as a relative path on this origin: it starts with one "/",
- * never "//" (protocol-relative) and carries no backslash (browsers read "/\\host" as "//host").
+ * never "//" (protocol-relative) and carries no backslash (browsers read "/\\host" as "//host")
+ * or control character (browsers drop tabs and newlines). The check is made again on the
+ * normalised result: "/.//evil.example" is a fine-looking path whose normal form is
+ * "//evil.example", another host.
  */
 export function safeNext(raw) {
   if (typeof raw !== 'string' || raw.length === 0 || raw.length > 2000) return null;
-  if (!raw.startsWith('/') || raw.startsWith('//')) return null;
-  if (/[\\\u0000-\u001f\u007f]/.test(raw)) return null;
+  if (!isLocalPath(raw)) return null;
   let url;
   try { url = new URL(raw, location.origin); } catch { return null; }
   if (url.origin !== location.origin) return null;
   if (url.pathname === '/login.html') return null;
-  return url.pathname + url.search + url.hash;
+  const target = url.pathname + url.search + url.hash;
+  return isLocalPath(url.pathname) ? target : null;
 }
 
 /**

@@ -19,12 +19,28 @@ public enum PasswordPolicy {
     /// Why `password` is not acceptable, or nil when it is.
     public static func problem(with password: String, username: String? = nil) -> String? {
         if password.count < minLength { return "must be at least \(minLength) characters" }
-        if password.utf8.count > maxBytes { return "must be at most \(maxBytes) bytes" }
+        if let problem = hashingProblem(with: password) { return problem }
         if let username, password.lowercased().contains(username.lowercased()) {
             return "must not contain the username"
         }
         if Set(password).count < 4 { return "is too repetitive" }
         return nil
+    }
+
+    /// Why bcrypt would not see exactly the bytes of `password`, or nil when it would.
+    ///
+    /// bcrypt reads a C string: it stops at the first NUL byte and uses at most 72 bytes, so
+    /// "x…x" (72 bytes) + "anything" and "secret\0anything" would each share a hash with a
+    /// shorter password. Counted in UTF-8 bytes, which is what the hasher passes on; no
+    /// control character at all (NUL, newlines, tabs, escapes), since none can be typed into a
+    /// password field on purpose. `PasswordHasher` applies this same check to every password it
+    /// hashes or verifies, so what was validated is byte for byte what is hashed.
+    public static func hashingProblem(with password: String) -> String? {
+        if password.utf8.count > maxBytes { return "must be at most \(maxBytes) bytes" }
+        let control = password.unicodeScalars.contains {
+            [.control, .lineSeparator, .paragraphSeparator].contains($0.properties.generalCategory)
+        }
+        return control ? "must not contain control characters" : nil
     }
 }
 

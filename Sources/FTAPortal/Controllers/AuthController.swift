@@ -32,21 +32,19 @@ struct AuthController {
     @Sendable func login(_ request: Request, context: PortalContext) async throws -> Response {
         let input = try await request.decodeStrict(LoginInput.self, context: context)
         let username = String(input.username.prefix(64))
-        let keys = ["ip:\(context.sourceIP)", "user:\(username.lowercased())"]
-        if let wait = await throttle.lockedFor(keys) {
-            await audit.record(context, action: "auth.login", target: username, outcome: .denied, detail: "locked out", actor: username)
-            throw Self.tooManyAttempts(retryAfter: wait)
-        }
+        let keys = Self.throttleKeys(username: username, context: context)
+        try await refuseIfLockedOut(keys, context, action: "auth.login", username: username, actor: username)
         let user = try await database.user(named: username)
-        let matches = try await hasher.verify(String(input.password.prefix(256)), hash: user?.passwordHash)
+        // The whole password: the hasher refuses one bcrypt would truncate, so a prefix of it
+        // can never sign in in its place.
+        let matches = try await hasher.verify(input.password, hash: user?.passwordHash)
         guard let user, matches, !user.disabled else {
-            let delay = await throttle.recordFailure(keys)
-            try await Task.sleep(for: delay)
+            try await recordFailedCheck(keys)
             await audit.record(context, action: "auth.login", target: username, clientId: user?.clientId?.rawValue, outcome: .failure,
                                detail: user == nil ? "unknown user" : user!.disabled ? "disabled account" : "wrong password", actor: username)
             throw APIError.invalidCredentials
         }
-        await throttle.recordSuccess("user:\(username.lowercased())")
+        await throttle.recordSuccess(keys[1])
         // A session presented at login is ended: the new session always gets a new token.
         if let old = context.principal { try await sessions.end(tokenHash: old.sessionTokenHash) }
         let token = try await sessions.start(for: user, sourceIP: context.sourceIP)
@@ -56,6 +54,28 @@ struct AuthController {
         var response = try UserEnvelope(user: UserView(user)).response(from: request, context: context)
         response.setCookie(sessions.cookie(for: token))
         return response
+    }
+
+    /// The throttle's keys for a password typed for `username`: its account and the caller's
+    /// address. Sign-in and the password change share them, so a stolen session buys no extra
+    /// guesses at the current password.
+    static func throttleKeys(username: String, context: PortalContext) -> [String] {
+        ["ip:\(context.sourceIP)", "user:\(username.lowercased())"]
+    }
+
+    /// Refuses with 429 + Retry-After, and audits, while any of `keys` is locked out: even the
+    /// right password is not checked then.
+    private func refuseIfLockedOut(_ keys: [String], _ context: PortalContext, action: String, username: String, actor: String? = nil) async throws {
+        if let wait = await throttle.lockedFor(keys) {
+            await audit.record(context, action: action, target: username, outcome: .denied, detail: "locked out", actor: actor)
+            throw Self.tooManyAttempts(retryAfter: wait)
+        }
+    }
+
+    /// Counts a wrong password against `keys` and waits the throttle's growing delay.
+    private func recordFailedCheck(_ keys: [String]) async throws {
+        let delay = await throttle.recordFailure(keys)
+        try await Task.sleep(for: delay)
     }
 
     static func tooManyAttempts(retryAfter seconds: Int) -> APIError {
@@ -93,16 +113,22 @@ struct AuthController {
     }
 
     /// `POST /me/password`: ends every session of the user, then signs this browser in anew.
+    /// The current password is checked like a sign-in: the same throttle (per account and per
+    /// address), the same lockout with 429 + Retry-After, and the same audit.
     @Sendable func changePassword(_ request: Request, context: PortalContext) async throws -> Response {
         let principal = try context.requireUser()
         let input = try await request.decodeStrict(PasswordChange.self, context: context)
-        guard try await hasher.verify(String(input.currentPassword.prefix(256)), hash: principal.user.passwordHash) else {
+        let keys = Self.throttleKeys(username: principal.user.username, context: context)
+        try await refuseIfLockedOut(keys, context, action: "user.password_change", username: principal.user.username)
+        guard try await hasher.verify(input.currentPassword, hash: principal.user.passwordHash) else {
+            try await recordFailedCheck(keys)
             await audit.record(context, action: "user.password_change", target: principal.user.username, outcome: .failure, detail: "wrong current password")
             throw APIError(.badRequest, "validation_failed", "The current password is wrong.", fields: ["currentPassword": "is wrong"])
         }
         if let problem = PasswordPolicy.problem(with: input.newPassword, username: principal.user.username) {
             throw APIError.validation(FieldErrors("newPassword", problem))
         }
+        await throttle.recordSuccess(keys[1])
         try await database.setPassword(userID: principal.userID, hash: try await hasher.hash(input.newPassword))
         await audit.record(context, action: "user.password_change", target: principal.user.username, outcome: .success)
         let token = try await sessions.start(for: principal.user, sourceIP: context.sourceIP)

@@ -101,13 +101,41 @@ struct BotsController {
             throw APIError.validation(.init("clientId", "is not a known client"))
         }
         do {
-            let bot = try await lifecycle.create(id: id!, client: client, settings: settings!, start: input.start ?? true)
+            if let existing = try await database.bot(id!) { throw Self.idTaken(id!, by: existing.clientId, for: principal) }
+            let bot: BotRecord
+            do {
+                bot = try await lifecycle.create(id: id!, client: client, settings: settings!, start: input.start ?? true)
+            } catch DomainError.conflict {
+                // Taken between the look-up and the insert: answer as the look-up would have.
+                let owner = try await database.bot(id!)?.clientId ?? client.id
+                throw Self.idTaken(id!, by: owner, for: principal)
+            }
             await audit.record(context, action: "bot.create", target: bot.id.rawValue, clientId: bot.clientId.rawValue, outcome: .success)
             return EditedResponse(status: .created, response: BotEnvelope(bot: BotView(try await database.bot(id!) ?? bot)))
         } catch let error as APIError {
             await audit.record(context, action: "bot.create", target: id!.rawValue, clientId: client.id.rawValue, outcome: .failure, detail: error.code)
             throw error
         }
+    }
+
+    /// The answer for a bot id that is already used, by the client `owner`.
+    ///
+    /// Bot ids are unique on the host, not per client: they name the bot's container and volume
+    /// (`fta-bot-<id>`, docs/design.md), so per-client ids would change those names and the
+    /// schema. An id another client uses therefore cannot be given out, but the answer must not
+    /// tell a client that some other client has a bot by that name: it says only that the id
+    /// is not available, the one answer for every id this caller may not take. The caller's own
+    /// duplicate stays helpful, and an admin, who sees every bot anyway, is told plainly.
+    static func idTaken(_ id: BotID, by owner: ClientID, for principal: Principal) -> APIError {
+        if principal.isAdmin {
+            return APIError(DomainError.conflict("A bot with the id '\(id)' already exists (client \(owner)). Choose another id.",
+                                                 fields: ["id": "is taken"]))
+        }
+        if owner == principal.clientID {
+            return APIError(DomainError.conflict("You already have a bot with the id '\(id)'. Choose another id.",
+                                                 fields: ["id": "is one of your bots already"]))
+        }
+        return APIError(DomainError.conflict("The id '\(id)' is not available. Choose another id.", fields: ["id": "is not available"]))
     }
 
     @Sendable func show(_ request: Request, context: PortalContext) async throws -> BotEnvelope {

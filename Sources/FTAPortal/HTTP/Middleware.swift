@@ -21,6 +21,9 @@ struct ResponseHardeningMiddleware: RouterMiddleware {
         } catch {
             response = try errorResponse(for: error, request: request, context: context)
         }
+        if let location = response.headers[.location] {
+            response.headers[.location] = SameOriginRedirect.path(location)
+        }
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.referrerPolicy] = "no-referrer"
         response.headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
@@ -68,6 +71,35 @@ struct ResponseHardeningMiddleware: RouterMiddleware {
         }
         return try apiError.response(from: request, context: context)
     }
+}
+
+/// Every redirect the portal answers goes to a path on its own origin.
+///
+/// Hummingbird's FileMiddleware redirects a directory to itself plus "/", built from the
+/// percent-decoded request path: `GET /%2Fcss` (or `//css`) answered `Location: //css/`, which a
+/// browser reads as the host "css". The portal never sends anyone to another site, so a Location
+/// is rebuilt from its path segments: empty and "." segments dropped (so it never starts with
+/// "//"), each segment percent-encoded again, and a segment with a backslash or a control
+/// character (browsers read "/\\host" as "//host" and drop tabs and newlines) sends to "/".
+enum SameOriginRedirect {
+    static func path(_ location: String) -> String {
+        // An absolute URL or a scheme ("https:evil") is never a same-origin path.
+        guard location.hasPrefix("/") else { return "/" }
+        let pathPart = location.prefix { $0 != "?" && $0 != "#" }
+        let decoded = pathPart.removingPercentEncoding ?? String(pathPart)
+        var segments: [String] = []
+        for segment in decoded.split(separator: "/", omittingEmptySubsequences: true) where segment != "." {
+            if segment.contains("\\") || segment == ".." || segment.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+                return "/"
+            }
+            segments.append(segment.addingPercentEncoding(withAllowedCharacters: segmentCharacters) ?? "")
+        }
+        let trailing = decoded.hasSuffix("/") && !segments.isEmpty ? "/" : ""
+        return "/" + segments.joined(separator: "/") + trailing
+    }
+
+    /// RFC 3986 pchar without "/" and without ";" or "%" (re-encoded).
+    private static let segmentCharacters = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,=:@")
 }
 
 /// The static pages of the web root, except under `/api/`. That prefix belongs to the API: a file
