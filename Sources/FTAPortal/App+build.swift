@@ -92,7 +92,8 @@ public func buildApplication(_ configuration: PortalConfiguration, runtime: any 
     )
     app.addServices(
         ReconcilerService(reconciler: services.reconciler, interval: .seconds(Int64(configuration.reconcileInterval)), logger: logger),
-        SessionCleanupService(database: database, throttle: services.throttle, idleTimeout: configuration.sessionIdleTimeout, logger: logger)
+        SessionCleanupService(database: database, throttle: services.throttle, idleTimeout: configuration.sessionIdleTimeout, logger: logger),
+        StartupMemoryReleaseService(logger: logger)
     )
     return app
 }
