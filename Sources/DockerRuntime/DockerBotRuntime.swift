@@ -124,10 +124,20 @@ public struct DockerBotRuntime: BotRuntime {
     // MARK: Docker's own objects
 
     private func launchContainer(_ launch: BotLaunch) async throws(DockerError) {
-        try await ensureClientNetwork(launch.clientID)
-        try await ensureVolume(bot: launch.botID, client: launch.clientID)
-        try await removeContainer(launch.botID)
-        try await docker.createContainer(name: launch.botID.containerName, HardenedBotContainer.spec(for: launch, swap: options.botSwap))
+        // The container is created under the client's gate: once it exists, a removal of the
+        // client's last other bot sees it and leaves the network alone.
+        let gate = ClientNetworkGate.shared
+        await gate.enter(launch.clientID.rawValue)
+        do throws(DockerError) {
+            try await ensureClientNetwork(launch.clientID)
+            try await ensureVolume(bot: launch.botID, client: launch.clientID)
+            try await removeContainer(launch.botID)
+            try await docker.createContainer(name: launch.botID.containerName, HardenedBotContainer.spec(for: launch, swap: options.botSwap))
+        } catch {
+            await gate.leave(launch.clientID.rawValue)
+            throw error
+        }
+        await gate.leave(launch.clientID.rawValue)
         try await docker.startContainer(launch.botID.containerName)
     }
 
@@ -142,6 +152,18 @@ public struct DockerBotRuntime: BotRuntime {
         // names its network, and Docker would let the network go under it: then that bot
         // could never start again. So ask for containers, not for active endpoints (filtered
         // here: the proxy lets fta list by its `fta.managed` label only).
+        let gate = ClientNetworkGate.shared
+        await gate.enter(client.rawValue)
+        do throws(DockerError) {
+            try await removeNetworkIfUnused(client)
+        } catch {
+            await gate.leave(client.rawValue)
+            throw error
+        }
+        await gate.leave(client.rawValue)
+    }
+
+    private func removeNetworkIfUnused(_ client: ClientID) async throws(DockerError) {
         let remaining = try await docker.containers(label: "\(FTALabel.managed)=true").filter { $0.Labels?[FTALabel.client] == client.rawValue }
         if remaining.isEmpty {
             do { try await docker.removeNetwork(client.networkName) } catch .notFound {} catch .conflict {}

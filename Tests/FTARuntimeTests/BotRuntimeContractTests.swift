@@ -131,6 +131,36 @@ struct BotRuntimeContractTests {
         #expect(try await runtime.logs(bot: second, tail: 10).isEmpty)
     }
 
+    @Test("concurrent launches of one client's bots all run on one network, and concurrent removals leave none",
+          arguments: RuntimeUnderTest.available)
+    func concurrentLaunches(_ kind: RuntimeUnderTest) async throws {
+        let runtime = try kind.make()
+        let names = ContractNames()
+        let client = names.client("c")
+        let bots = (1...4).map { names.bot("c\($0)") }
+        defer { Task { for bot in bots { try? await runtime.remove(bot: bot, client: client) } } }
+        let launches = try bots.map { try names.launch($0, of: client) }
+
+        // Before the client's network gate, two of these found no network and both made one:
+        // Docker then refused every request naming it ("ambiguous"), and that bot never ran.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for launch in launches { group.addTask { try await runtime.launch(launch) } }
+            try await group.waitForAll()
+        }
+        for bot in bots {
+            #expect(try await runtime.status(of: names.placement(bot, of: client))?.phase == .running)
+        }
+        #expect(try await runtime.inventory().networks.filter { $0 == client }.count == 1)
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for bot in bots { group.addTask { try await runtime.remove(bot: bot, client: client) } }
+            try await group.waitForAll()
+        }
+        let inventory = try await runtime.inventory()
+        #expect(!inventory.networks.contains(client), "the client's network outlived its last bot")
+        #expect(!inventory.instances.contains { instance in bots.contains { instance.namedBot == $0 } })
+    }
+
     @Test("usage: nothing for an absent or stopped bot; a running one's working set is within what it holds",
           arguments: RuntimeUnderTest.available)
     func usage(_ kind: RuntimeUnderTest) async throws {
