@@ -15,7 +15,7 @@ public struct HostMemory: Sendable, Equatable {
     }
 
     public static func read(path: String = "/proc/meminfo") -> HostMemory? {
-        (try? String(contentsOfFile: path, encoding: .utf8)).flatMap(parse)
+        ProcFields.read(path).flatMap(parse)
     }
 
     /// The figures of a /proc/meminfo text; nil without MemTotal.
@@ -63,7 +63,7 @@ public struct ControlPlaneUsage: Sendable, Equatable {
         for entry in entries {
             guard let pid = Int32(entry), pid != ownPID else { continue }
             let dir = "\(procRoot)/\(entry)"
-            guard let comm = try? String(contentsOfFile: "\(dir)/comm", encoding: .utf8) else { continue }
+            guard let comm = ProcFields.read("\(dir)/comm") else { continue }
             if pid == 1 || !isOwnedBySelf(dir) { sawOthers = true }
             let name = comm.trimmingCharacters(in: .whitespacesAndNewlines)
             guard names.contains(name), let size = ProcFields.memoryKB(process: dir) else { continue }
@@ -78,8 +78,26 @@ public struct ControlPlaneUsage: Sendable, Equatable {
     }
 }
 
-/// The `Key:   123 kB` lines of /proc files.
+/// Reading /proc files, and their `Key:   123 kB` lines.
 enum ProcFields {
+    /// The whole text of a /proc file. Foundation's `String(contentsOfFile:)` trusts the size
+    /// the file reports, 0 for /proc files, and returns the first 4 KiB only: /proc/net/tcp on
+    /// a host with a few dozen sockets, or /proc/self/smaps, is much longer.
+    static func read(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { break }
+            bytes.append(contentsOf: chunk[..<count])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     static func kilobytes(in text: String) -> [String: Int] {
         var values: [String: Int] = [:]
         for line in text.split(separator: "\n") {
@@ -95,9 +113,9 @@ enum ProcFields {
     /// RSS from status (readable by anyone); nil when neither is there (a kernel thread, a
     /// process gone meanwhile).
     static func memoryKB(process dir: String) -> Int? {
-        if let text = try? String(contentsOfFile: "\(dir)/smaps_rollup", encoding: .utf8), let pss = kilobytes(in: text)["Pss"] {
+        if let text = read("\(dir)/smaps_rollup"), let pss = kilobytes(in: text)["Pss"] {
             return pss
         }
-        return (try? String(contentsOfFile: "\(dir)/status", encoding: .utf8)).flatMap { kilobytes(in: $0)["VmRSS"] }
+        return read("\(dir)/status").flatMap { kilobytes(in: $0)["VmRSS"] }
     }
 }

@@ -208,7 +208,7 @@ public struct Doctor: Sendable {
     }
 
     func memoryHeadroom() -> DoctorCheck {
-        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+        guard let text = ProcFields.read("/proc/meminfo"),
               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
               let kb = Int(line.split(separator: " ").dropFirst().first ?? "")
         else { return .warn("memory", "cannot read /proc/meminfo", fix: "") }
@@ -233,7 +233,7 @@ enum ListeningSockets {
         var addresses: [String] = []
         let hexPort = String(format: "%04X", port)
         for (file, v6) in [("/proc/net/tcp", false), ("/proc/net/tcp6", true)] {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
+            guard let text = ProcFields.read(file) else { continue }
             for line in text.split(separator: "\n").dropFirst() {
                 let fields = line.split(separator: " ")
                 guard fields.count > 3, fields[3] == "0A" else { continue }  // 0A = LISTEN

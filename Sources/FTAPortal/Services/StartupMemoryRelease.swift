@@ -38,7 +38,7 @@ public enum StartupMemoryRelease {
     /// Private mappings only: a shared one (SQLite's -shm index) would be written back to its file.
     /// A kernel without `MADV_PAGEOUT` answers EINVAL, and nothing changes.
     static func pageOutPrivateFileMappings() {
-        guard let maps = procFile("/proc/self/maps") else { return }
+        guard let maps = ProcFields.read("/proc/self/maps") else { return }
         for line in maps.split(separator: "\n") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             guard fields.count >= 6, fields[5].hasPrefix("/"), fields[1].hasSuffix("p") else { continue }
@@ -55,7 +55,7 @@ public enum StartupMemoryRelease {
     /// what shrinks the shared libraries' part (libcrypto, libc, ...), which other processes also
     /// map and `MADV_PAGEOUT` therefore leaves alone. Writable mappings are never touched.
     static func unmapUnmodifiedFileMappings() {
-        guard let smaps = procFile("/proc/self/smaps") else { return }
+        guard let smaps = ProcFields.read("/proc/self/smaps") else { return }
         var candidate: (start: UnsafeMutableRawPointer, length: Int)?
         for line in smaps.split(separator: "\n") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
@@ -84,26 +84,9 @@ public enum StartupMemoryRelease {
     /// glibc's headers name it from 2.33 on; the value is the kernel's.
     static let pageOutAdvice: Int32 = 21
 
-    /// The whole text of a /proc file. Foundation's `String(contentsOfFile:)` trusts the size
-    /// the file reports, 0 for /proc files, and returns the first 4 KiB only.
-    static func procFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 << 10)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { break }
-            bytes.append(contentsOf: chunk[..<count])
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
     /// VmRSS of this process, in KiB.
     static func residentKiB() -> Int? {
-        guard let status = procFile("/proc/self/status"),
+        guard let status = ProcFields.read("/proc/self/status"),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
         return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
     }
