@@ -87,7 +87,8 @@ struct AdmissionArithmeticTests {
         // Before: host memory minus 512 MiB, bots counted at their declared 320 MiB.
         #expect(try admitted(admission(MemoryPolicy(fixedBudgetMB: 1024 - 512))) == 1)
         #expect(try admitted(admission(MemoryPolicy())) == 2)
-        #expect(try admitted(admission(MemoryPolicy(botSwap: true))) == 5)
+        // Bots that swap: 128 MiB of RAM each (160 MiB admitted 5).
+        #expect(try admitted(admission(MemoryPolicy(botSwap: true))) == 6)
     }
 
     @Test("a refusal says what is needed, what is free, and where the memory went")
@@ -106,7 +107,7 @@ struct AdmissionArithmeticTests {
         #expect(refusal.message.count < 320)
     }
 
-    @Test("the control plane is read from /proc: PSS where readable, RSS otherwise, fta itself included")
+    @Test("the control plane is read from /proc: anonymous and shared PSS where the kernel splits PSS, else PSS, else RSS; fta included")
     func controlPlaneFromProc() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("proc-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
@@ -121,11 +122,14 @@ struct AdmissionArithmeticTests {
         try process("100", comm: "dockerd", smaps: "Rss:  60000 kB\nPss:  51200 kB\n", status: "VmRSS:\t  60000 kB\n")
         try process("101", comm: "containerd-shim", smaps: nil, status: "Name:\tcontainerd-shim\nVmRSS:\t  10240 kB\n")
         try process("102", comm: "containerd-shim", smaps: nil, status: "VmRSS:\t  10240 kB\n")
+        // A newer kernel's rollup: only the anonymous and shared parts count, not the binary's pages.
+        try process("104", comm: "containerd", smaps: "Rss:  52000 kB\nPss:  51200 kB\nPss_Anon:  20480 kB\nPss_File:  29696 kB\nPss_Shmem:  1024 kB\n",
+                    status: "VmRSS:\t  52000 kB\n")
         try process("103", comm: "python3", smaps: nil, status: "VmRSS:\t 300000 kB\n")
         try process("self", comm: "fta", smaps: "Pss:  30720 kB\n", status: "VmRSS:\t  40000 kB\n")
         let usage = ControlPlaneUsage.measure(procRoot: root.path)
-        #expect(usage.processes == ["fta": 30, "dockerd": 50, "containerd-shim": 20])
-        #expect(!usage.othersHidden && usage.totalMB == 100)
+        #expect(usage.processes == ["fta": 30, "dockerd": 50, "containerd-shim": 20, "containerd": 21])
+        #expect(!usage.othersHidden && usage.totalMB == 121)
         #expect(HostMemory.parse("MemTotal:        1004300 kB\nMemAvailable:     612000 kB\nSwapTotal:       2097148 kB\nSwapFree:        2097148 kB\n")
                 == HostMemory(totalMB: 980, availableMB: 597, swapTotalMB: 2047, swapFreeMB: 2047))
     }

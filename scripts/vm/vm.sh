@@ -15,6 +15,10 @@
 #                      SRC becomes; its parent is created; modes are kept)
 #   load-image IMAGE.. docker save IMAGE from the host's test engine | docker load in the guest
 #                      (no registry); starts the guest's Docker first if it is not running
+#   tunnel PORT [GPORT] forward host loopback PORT to the guest's loopback GPORT (default 8081,
+#                      nginx's loopback-only port) over ssh, in the foreground until killed: the
+#                      way an operator reaches a loopback-only install (qemu's forward of the
+#                      HTTP port lands on the guest's eth0 address, where nginx does not listen)
 #   reboot             reboot the guest (same overlay) and wait until it is back
 #   stop               shut down cleanly (ssh poweroff), kill after a timeout; drops the overlay
 #   console-log        the serial console's log (kernel and systemd messages, login prompt)
@@ -262,6 +266,15 @@ cmd_load_image() {
     done
 }
 
+cmd_tunnel() {
+    if [ $# -lt 1 ] || [ $# -gt 2 ]; then die "usage: tunnel PORT [GUEST_PORT]"; fi
+    require_running
+    local port=$1 guest_port=${2:-$GUEST_HTTP_PORT}
+    [[ $port =~ ^[0-9]+$ && $guest_port =~ ^[0-9]+$ ]] || die "ports are numbers"
+    ssh_options
+    exec ssh "${SSH_OPTS[@]}" -N -o ExitOnForwardFailure=yes -L "127.0.0.1:$port:127.0.0.1:$guest_port" root@127.0.0.1
+}
+
 cmd_reboot() {
     require_running
     local before after since
@@ -328,8 +341,9 @@ case $command in
     ssh) cmd_ssh "$@" ;;
     copy-in) cmd_copy_in "$@" ;;
     load-image) cmd_load_image "$@" ;;
+    tunnel) cmd_tunnel "$@" ;;
     reboot) cmd_reboot ;;
     stop) cmd_stop ;;
     console-log) cmd_console_log ;;
-    *) sed -n '3,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n '3,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -31,13 +31,14 @@ public enum BotSize: String, Codable, Sendable, CaseIterable {
     ///
     /// Why these numbers (docs/density.md): a Freqtrade 2026.9 dry-run bot with three pairs holds
     /// about 265 MiB PSS (234 MiB anonymous), but touches only about 80 MiB of it in two minutes:
-    /// the rest is imported modules (pandas, ccxt, fastapi) that stay cold. RAM is twice that
-    /// touched set, for a candle's pandas work; RAM plus swap is the no-swap limit plus half of it,
-    /// so that a bot that runs out of both is one that really outgrew its size. To be confirmed
-    /// on the 1 GiB VM with swap (docs/density.md says what to measure).
+    /// the rest is imported modules (pandas, ccxt, fastapi) that stay cold. A small bot's RAM is
+    /// 1.6 times that touched set (128 MiB: six fit in a 1 GiB host's RAM beside the control
+    /// plane; 160 MiB let only four or five in); RAM plus swap is the no-swap limit plus half of
+    /// it, so that a bot that runs out of both is one that really outgrew its size. Measured on
+    /// the 1 GiB VM with swap: docs/density.md.
     public var swappingLimits: MemoryLimits {
         switch self {
-        case .small: MemoryLimits(ramMB: 160, ramAndSwapMB: 480)
+        case .small: MemoryLimits(ramMB: 128, ramAndSwapMB: 480)
         case .medium: MemoryLimits(ramMB: 256, ramAndSwapMB: 768)
         case .large: MemoryLimits(ramMB: 384, ramAndSwapMB: 1024)
         }

@@ -69,7 +69,7 @@ public enum ConfigurationCatalog {
         ]),
         Section(title: "Capacity (docs/density.md)", variables: [
             .init("FTA_MEMORY_BUDGET_MB", "", ["Admission counts what the host really has: its memory (plus a swap credit when bots may swap),", "less what the control plane (fta, dockerd, containerd, haproxy, nginx) holds, a margin, and", "what each running bot holds (its measured working set; its size's reservation until measured).", "A fixed memory budget for all running bots together, in MiB, instead. Empty: measured."]),
-            .init("FTA_BOT_SWAP", "auto", ["Let bots' cold pages (imported modules they never touch again) go to swap, zram or the swap", "file install.sh adds: a small bot then holds 160 MiB of RAM and up to 480 MiB with swap,", "instead of 320 MiB all in RAM. auto: on when the host has swap; on; off."]),
+            .init("FTA_BOT_SWAP", "auto", ["Let bots' cold pages (imported modules they never touch again) go to swap, zram or the swap", "file install.sh adds: a small bot then holds 128 MiB of RAM and up to 480 MiB with swap,", "instead of 320 MiB all in RAM. auto: on when the host has swap; on; off."]),
             .init("FTA_MEMORY_MARGIN_MB", "", ["Memory admission keeps free of bots, in MiB. Empty: 64, or 1/16 of the host's memory if larger."]),
             .init("FTA_SWAP_CREDIT_MB", "", ["How far bots may commit beyond RAM when they swap, in MiB. Empty: 1/8 of RAM, at most half", "the free swap; 0 when bots may not swap."]),
             .init("FTA_MAX_BOTS_PER_CLIENT", "3", ["Default bot quota per client (an admin can set another per client)."]),
