@@ -76,11 +76,7 @@ struct Serve: AsyncParsableCommand {
         }
         logger.info("fta serve starting", metadata: ["address": "\(configuration.listenAddress):\(configuration.port)"])
         let app = try buildApplication(configuration, runtime: try makeRuntime(configuration, logger: logger), logger: logger)
-        // At the default priority, not the main task's (user-initiated): libdispatch runs each
-        // priority on worker threads it renices to match, and an unprivileged service may not
-        // lower a nice value. Every new worker then logged "Failed to set thread priority ...
-        // errno=13", about twice every 5 s, for as long as fta ran under systemd.
-        try await Task(priority: .medium) { try await app.runService() }.value
+        try await app.runService()
         lock.release()
     }
 }
