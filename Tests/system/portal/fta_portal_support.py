@@ -16,7 +16,7 @@ def portal_env(portal):
     return env
 
 
-def request(url, method="GET", body=None, cookie=None, headers=None, source=None):
+def request(url, method="GET", body=None, cookie=None, headers=None, source=None, timeout=30):
     """A JSON request; returns (status, headers, parsed body or text)."""
     data = json.dumps(body).encode() if body is not None else (b"{}" if method != "GET" else None)
     req = urllib.request.Request(url, data=data, method=method)
@@ -41,7 +41,7 @@ def request(url, method="GET", body=None, cookie=None, headers=None, source=None
 
         opener = urllib.request.build_opener(SourceHandler)
     try:
-        with opener.open(req, timeout=30) as response:
+        with opener.open(req, timeout=timeout) as response:
             raw = response.read()
             status, hdrs = response.status, response.headers
     except urllib.error.HTTPError as error:

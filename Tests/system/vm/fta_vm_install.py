@@ -167,8 +167,9 @@ class InstalledVM:
             time.sleep(2)
         raise AssertionError(f"the portal was not healthy through nginx within {timeout} s: {last}")
 
-    def call(self, method: str, path: str, cookie: str | None, body: dict | None = None) -> tuple[int, object]:
-        status, _, parsed = portal_support.request(self.tunnel.url + "/api/v1" + path, method, body, cookie)
+    def call(self, method: str, path: str, cookie: str | None, body: dict | None = None,
+             timeout: float = 30) -> tuple[int, object]:
+        status, _, parsed = portal_support.request(self.tunnel.url + "/api/v1" + path, method, body, cookie, timeout=timeout)
         return status, parsed
 
     def login(self, username: str = ADMIN, password: str | None = None) -> str:
