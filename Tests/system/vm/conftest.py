@@ -44,13 +44,18 @@ def preloaded_image() -> str:
 
 
 @pytest.fixture(scope="session")
-def vm(preloaded_image):
+def vm_image() -> None:
+    """The guest's disk image, built (or reused) once for every VM of the session."""
     if os.geteuid() != 0:
         missing("the test VM needs root (debootstrap, mounts, the image cache)")
     build = subprocess.run([str(BUILD_IMAGE_SH)], capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
     if build.returncode == MISSING_TOOL_STATUS:
         missing(f"the test VM cannot be built here: {build.stderr.strip().splitlines()[-1]}")
     assert build.returncode == 0, f"build-image.sh exited {build.returncode}\n{build.stderr}"
+
+
+@pytest.fixture(scope="session")
+def vm(vm_image, preloaded_image):
     machine = VM(f"pytest-{os.getpid()}", images=[preloaded_image])
     try:
         machine.timed("start", "start", timeout=120)

@@ -25,14 +25,12 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from fta_system_support import missing
-from fta_vm_support import BOOT_TIMEOUT_S, BUILD_IMAGE_SH, BUILD_TIMEOUT_S, MISSING_TOOL_STATUS, REPO, VM
+from fta_vm_support import BOOT_TIMEOUT_S, REPO, VM
 from fta_vm_install import InstalledVM, freqtrade_support
 
 UNITS = ["fta.service", "fta-proxy.service", "docker.service", "nginx.service"]
@@ -77,13 +75,7 @@ def sim():
 
 
 @pytest.fixture(scope="module")
-def host(release, freqtrade_image, sim):
-    if os.geteuid() != 0:
-        missing("the test VM needs root")
-    build = subprocess.run([str(BUILD_IMAGE_SH)], capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
-    if build.returncode == MISSING_TOOL_STATUS:
-        missing(f"the test VM cannot be built here: {build.stderr.strip().splitlines()[-1]}")
-    assert build.returncode == 0, f"build-image.sh exited {build.returncode}\n{build.stderr}"
+def host(vm_image, release, freqtrade_image, sim):
     machine = VM(f"pytest-install-{os.getpid()}", images=[freqtrade_image])
     installed = InstalledVM(machine, release, freqtrade_image, sim.url)
     try:
