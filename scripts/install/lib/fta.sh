@@ -99,16 +99,25 @@ step_10_migrate() {
 # ---------------------------------------------------------------------------------------------
 step_13_admin() {
     step "Creating the first admin"
-    local rc=0 password out err answer
+    local rc=0 password out err answer pw_tmp=""
     if ((DRY_RUN)); then
         # `fta admin exists`: 0 when an admin exists, 3 when none (or no database yet).
         if can_ask_fta; then as_fta "$FTA_BIN" admin exists >/dev/null 2>&1 || rc=$?; else rc=3; fi
         if ((rc == 0)); then info "an admin already exists: nothing to do, no password printed"
         elif [ -n "${FTA_ADMIN_PASSWORD:-}" ]; then changed "create admin '$ADMIN_USER' with the password from FTA_ADMIN_PASSWORD"
+        elif [ -n "$OPT_ADMIN_PASSWORD_FILE" ]; then changed "create admin '$ADMIN_USER' with a generated one-time password, written to $OPT_ADMIN_PASSWORD_FILE (root only)"
         else changed "create admin '$ADMIN_USER' with a generated one-time password (printed once at the end)"; fi
         return 0
     fi
     if [ -n "${FTA_ADMIN_PASSWORD:-}" ]; then password=$FTA_ADMIN_PASSWORD; else password=$(random_password); fi
+    # --admin-password-file: the generated password is in a private file (mktemp: 0600) beside PATH
+    # before the admin exists, so that a directory it cannot write to stops the step while no
+    # admin with a lost password exists yet; once fta created the admin, the file is renamed to PATH.
+    if [ -n "$OPT_ADMIN_PASSWORD_FILE" ] && [ -z "${FTA_ADMIN_PASSWORD:-}" ]; then
+        pw_tmp=$(mktemp "$(dirname "$OPT_ADMIN_PASSWORD_FILE")/.fta-admin-password.XXXXXX") ||
+            fail "--admin-password-file: cannot write a file in $(dirname "$OPT_ADMIN_PASSWORD_FILE")"
+        printf '%s\n' "$password" >"$pw_tmp"
+    fi
     err=$(new_tmp)
     # fta decides whether an admin exists and creates this one in one step (--if-none): it answers
     # "exists" (nothing created, stdin not read) or "created". The password travels on stdin only:
@@ -117,17 +126,29 @@ step_13_admin() {
     if ! out=$( { trap '' PIPE; printf '%s' "$password" || true; } 2>/dev/null |
         as_fta "$FTA_BIN" admin create --username "$ADMIN_USER" --password-stdin --if-none 2>"$err"); then
         cat "$err" >>"$INSTALL_LOG"
+        [ -z "$pw_tmp" ] || rm -f "$pw_tmp"
         fail "fta admin create failed: $(tail -n 3 "$err")"
     fi
     cat "$err" >>"$INSTALL_LOG"
     answer=$(tail -n 1 <<<"$out")
     case $answer in
-        exists) info "an admin already exists: nothing to do, no password printed" ;;
+        exists)
+            [ -z "$pw_tmp" ] || rm -f "$pw_tmp"
+            info "an admin already exists: nothing to do, no password printed"
+            ;;
         created)
             changed "created admin '$ADMIN_USER'"
-            [ -n "${FTA_ADMIN_PASSWORD:-}" ] || ADMIN_PASSWORD_TO_PRINT=$password
+            if [ -n "$pw_tmp" ]; then
+                mv -f "$pw_tmp" "$OPT_ADMIN_PASSWORD_FILE"
+                ADMIN_PASSWORD_FILE_WRITTEN=$OPT_ADMIN_PASSWORD_FILE
+            elif [ -z "${FTA_ADMIN_PASSWORD:-}" ]; then
+                ADMIN_PASSWORD_TO_PRINT=$password
+            fi
             ;;
-        *) fail "fta admin create --if-none answered '$answer', not 'exists' or 'created': $FTA_BIN is not the fta this install.sh belongs to" ;;
+        *)
+            [ -z "$pw_tmp" ] || rm -f "$pw_tmp"
+            fail "fta admin create --if-none answered '$answer', not 'exists' or 'created': $FTA_BIN is not the fta this install.sh belongs to"
+            ;;
     esac
 }
 

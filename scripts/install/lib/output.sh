@@ -86,6 +86,10 @@ print_summary() {
         say "  Password:  $ADMIN_PASSWORD_TO_PRINT"
         say "             (shown only this once; change it after signing in)"
     fi
+    if [ -n "$ADMIN_PASSWORD_FILE_WRITTEN" ]; then
+        say "  Password:  in $ADMIN_PASSWORD_FILE_WRITTEN (root only: sudo cat $ADMIN_PASSWORD_FILE_WRITTEN)"
+        say "             (change it after signing in, then delete the file)"
+    fi
     say "  Manage:    sudo fta-admin doctor | client create ID --name NAME | backup FILE"
     if ((HAVE_SYSTEMD)); then say "  Services:  systemctl status fta nginx docker"
     else say "  Services:  supervised in the background (no systemd); logs in $LOG_DIR; re-run install.sh after a reboot"; fi

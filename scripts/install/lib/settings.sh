@@ -62,6 +62,7 @@ RENDER_NGINX_DIR=""
 OPT_BINARY=${FTA_BINARY:-}
 OPT_RELEASE=""
 OPT_ADMIN_USER=""
+OPT_ADMIN_PASSWORD_FILE=""
 OPT_DOMAIN=""
 OPT_EMAIL=""
 OPT_LOOPBACK=0
@@ -98,6 +99,7 @@ RESTART_FTA=0
 TMP_DIR=""
 INSTALL_LOG=/dev/null
 ADMIN_PASSWORD_TO_PRINT=""
+ADMIN_PASSWORD_FILE_WRITTEN=""
 DOCTOR_STATUS=""
 PROBLEMS=()
 WARNINGS=()
@@ -141,6 +143,9 @@ Binary and images:
 First admin:
   --admin-user NAME         username of the first admin (default admin); the password comes from
                             env FTA_ADMIN_PASSWORD, else a one-time password is generated and printed
+  --admin-password-file PATH
+                            put the generated password in PATH (root only, 0600) instead, and print
+                            only PATH (cloud-init and other logged, unattended installs)
 
 Other:
   --dry-run                 print the plan (what would change) and change nothing
@@ -178,7 +183,7 @@ parse_args() {
             --offline) OFFLINE=1 ;;
             --loopback) OPT_LOOPBACK=1 ;;
             --build-bot-image) OPT_BUILD_BOT_IMAGE=1 ;;
-            --binary | --admin-user | --domain | --email | --nginx-port | --port | --tls-cert | \
+            --binary | --admin-user | --admin-password-file | --domain | --email | --nginx-port | --port | --tls-cert | \
                 --tls-key | --bot-image | --proxy-mode | --address-pool | --docker-host | --render-nginx | --release)
                 [ $# -ge 2 ] || usage_error "$arg needs a value"
                 val=$2
@@ -186,6 +191,7 @@ parse_args() {
                 case $arg in
                     --binary) OPT_BINARY=$val ;;
                     --admin-user) OPT_ADMIN_USER=$val ;;
+                    --admin-password-file) OPT_ADMIN_PASSWORD_FILE=$val ;;
                     --domain) OPT_DOMAIN=$val ;;
                     --email) OPT_EMAIL=$val ;;
                     --nginx-port) OPT_NGINX_PORT=$val ;;
@@ -208,6 +214,9 @@ parse_args() {
     if [ -n "$OPT_RELEASE" ] && [ -n "${FTA_RELEASE_URL:-}" ]; then usage_error "--release and FTA_RELEASE_URL exclude each other"; fi
     if [ -n "$OPT_BINARY" ] && { [ -n "$OPT_RELEASE" ] || [ -n "${FTA_RELEASE_URL:-}" ]; }; then
         usage_error "--binary (FTA_BINARY) and a release archive (--release, FTA_RELEASE_URL) exclude each other"
+    fi
+    if [ -n "$OPT_ADMIN_PASSWORD_FILE" ] && { [[ $OPT_ADMIN_PASSWORD_FILE != /* ]] || [ ! -d "$(dirname "$OPT_ADMIN_PASSWORD_FILE")" ]; }; then
+        usage_error "--admin-password-file: an absolute path in an existing directory, not $OPT_ADMIN_PASSWORD_FILE"
     fi
     if ((OPT_LOOPBACK)) && [ -n "$OPT_DOMAIN" ]; then usage_error "--loopback and --domain exclude each other"; fi
     if { [ -n "$OPT_TLS_CERT" ] && [ -z "$OPT_TLS_KEY" ]; } || { [ -z "$OPT_TLS_CERT" ] && [ -n "$OPT_TLS_KEY" ]; }; then
