@@ -46,6 +46,12 @@ ProtectControlGroups=yes
 ProtectClock=yes
 ProtectHostname=yes
 SystemCallArchitectures=native
+# Swift's libdispatch gives the worker threads of its higher quality-of-service classes a nice
+# value below 0 (strace of fta serve: setpriority -2 and -4). Without privilege the kernel
+# refuses (EACCES), and libdispatch logs "Failed to set thread priority for worker thread" to
+# syslog for every new worker: a steady trickle into the journal. RLIMIT_NICE 24 (-4) allows
+# exactly those values and nothing higher; no realtime (RestrictRealtime above).
+LimitNICE=-4
 
 [Install]
 WantedBy=multi-user.target
