@@ -14,7 +14,8 @@
 # This file is the entry point and main; the work lives in scripts/install/lib/, one file per
 # concern: settings.sh (constants, flags), output.sh (steps, failures, summary), changes.sh
 # (dry-run-aware change helpers), host.sh (steps 1-5), config.sh (6), binary.sh (7), proxy.sh
-# (8), fta.sh (9, 10, 13, 14: what fta owns), service.sh (11), nginx.sh (12) and uninstall.sh.
+# (8), fta.sh (9, 10, 13, 14: what fta owns), service.sh (11), firewall.sh (the bots' firewall,
+# in 11), nginx.sh (12) and uninstall.sh.
 # It can be sourced (bash) to call single functions from tests; main only runs when executed.
 # shellcheck source-path=SCRIPTDIR
 set -Eeuo pipefail
@@ -73,6 +74,8 @@ source "$SCRIPT_DIR/scripts/install/lib/binary.sh"
 source "$SCRIPT_DIR/scripts/install/lib/proxy.sh"
 # shellcheck source=scripts/install/lib/service.sh
 source "$SCRIPT_DIR/scripts/install/lib/service.sh"
+# shellcheck source=scripts/install/lib/firewall.sh
+source "$SCRIPT_DIR/scripts/install/lib/firewall.sh"
 # shellcheck source=scripts/install/lib/nginx.sh
 source "$SCRIPT_DIR/scripts/install/lib/nginx.sh"
 # shellcheck source=scripts/install/lib/fta.sh

@@ -4,16 +4,18 @@
 # Usage: scripts/build-freqtrade-image.sh [TAG]        (default TAG fta-local/freqtrade:<version>)
 #        FTA_BOT_IMAGE=$(scripts/build-freqtrade-image.sh)
 #
-# A minimal Debian root (debootstrap, variant minbase, with python3 + venv) gets the pinned
-# Freqtrade from PyPI in /opt/freqtrade-venv, a user ftuser (uid/gid 1000) and /freqtrade/user_data,
-# and is imported with `docker import`. The result has the properties fta relies on in the
-# official freqtradeorg/freqtrade image: user 1000, workdir /freqtrade, `freqtrade`, `python3` and
+# A minimal Debian root (debootstrap, variant minbase, with python3 + venv) gets Debian's security
+# updates, the pinned Freqtrade from PyPI in /opt/freqtrade-venv (without the venv's own pip and
+# setuptools, which Freqtrade never uses at run time), a user ftuser (uid/gid 1000) and
+# /freqtrade/user_data, and is imported with `docker import`. The result has the properties fta
+# relies on in the official freqtradeorg/freqtrade image: user 1000, workdir /freqtrade, `freqtrade`, `python3` and
 # /bin/sh on PATH, entrypoint `freqtrade`, FT_APP_ENV=docker.
 #
 # Environment:
 #   FTA_FREQTRADE_VERSION   Freqtrade version from PyPI (default 2026.9; pinned exactly)
 #   FTA_DEBIAN_SUITE        Debian suite of the root (default bookworm: Python 3.11, Freqtrade's minimum)
 #   FTA_DEBIAN_MIRROR       Debian mirror for debootstrap (default http://deb.debian.org/debian)
+#   FTA_DEBIAN_SECURITY_MIRROR  Debian security archive (default http://deb.debian.org/debian-security)
 #   FTA_IMAGE_CACHE         cache directory for the base root tarball and the log (default /var/cache/fta)
 #   FTA_BUILD_CA_BUNDLE     CA bundle pip uses inside the build root (default: the host's bundle, so
 #                           that a TLS-inspecting proxy the host trusts is trusted; never put in the image)
@@ -21,14 +23,19 @@
 #                           unset and FTA_TEST_DOCKER_HOST is set (scripts/test), that engine is used
 #
 # Reruns are cheap: an image with the same tag whose label fta.inputs equals the sha256 of this
-# script, the version and the suite is reused as it is (seconds); otherwise the cached base root
-# (debootstrap is the slow part) is reused and only the Freqtrade layer is rebuilt.
+# script, the version, the suite and the date of the security suite's last change is reused as it
+# is (seconds); otherwise the cached base root (debootstrap is the slow part) is reused, brought up
+# to date from the security suite, and only the Freqtrade layer is rebuilt (about 3 minutes).
+# So a rerun after Debian published a security update rebuilds the image with it
+# (Tests/system/security checks that no security update is pending in the image). When the
+# security suite cannot be read (offline), an existing image is reused as it is, with a warning.
 # Progress goes to stderr; stdout carries only the tag, printed last.
 set -Eeuo pipefail
 
 VERSION=${FTA_FREQTRADE_VERSION:-2026.9}
 SUITE=${FTA_DEBIAN_SUITE:-bookworm}
 MIRROR=${FTA_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+SECURITY_MIRROR=${FTA_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 CACHE=${FTA_IMAGE_CACHE:-/var/cache/fta}
 TAG=${1:-fta-local/freqtrade:$VERSION}
 VENV=/opt/freqtrade-venv
@@ -36,7 +43,7 @@ IMAGE_PATH=$VENV/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 # python3-venv brings ensurepip's wheels; ca-certificates for bots that talk to a real exchange.
 BASE_PACKAGES=python3,python3-venv,ca-certificates
 LOG=$CACHE/build-freqtrade-image.log
-STEPS=7
+STEPS=8
 
 if [ -z "${DOCKER_HOST:-}" ] && [ -n "${FTA_TEST_DOCKER_HOST:-}" ]; then
     export DOCKER_HOST=$FTA_TEST_DOCKER_HOST
@@ -105,7 +112,7 @@ sha256() { sha256sum | cut -d' ' -f1; }
 # ---------------------------------------------------------------------------------------------
 step "preflight: tools, engine, inputs"
 [ "$(id -u)" -eq 0 ] || fail "must run as root (debootstrap and chroot need it)"
-for tool in docker debootstrap chroot tar sha256sum flock; do
+for tool in docker debootstrap chroot tar sha256sum flock wget; do
     command -v "$tool" >/dev/null 2>&1 || fail "'$tool' not found (apt-get install debootstrap docker.io)"
 done
 mkdir -p "$CACHE"
@@ -116,8 +123,19 @@ flock 9
 LOG_STARTED=1
 engine=$(docker version --format '{{.Server.Version}}' 2>>"$LOG") \
     || fail "no Docker engine answers at ${DOCKER_HOST:-the default socket} (set DOCKER_HOST)"
-INPUTS=$({ cat "${BASH_SOURCE[0]}"; echo "freqtrade==$VERSION"; echo "suite=$SUITE"; } | sha256)
-say "      freqtrade==$VERSION, debian $SUITE, engine $engine at ${DOCKER_HOST:-default socket}"
+# The security suite's Release date changes with every security update it publishes: as an input,
+# it makes a rerun rebuild an image that would miss one.
+security_date=$(wget -q -O- "$SECURITY_MIRROR/dists/$SUITE-security/InRelease" 2>>"$LOG" | sed -n 's/^Date: //p' | head -n 1) || true
+if [ -z "$security_date" ]; then
+    if docker image inspect "$TAG" >/dev/null 2>&1; then
+        say "      warning: cannot read $SECURITY_MIRROR/dists/$SUITE-security/InRelease; reusing $TAG as it is (it may miss security updates)"
+        echo "$TAG"
+        exit 0
+    fi
+    fail "cannot read $SECURITY_MIRROR/dists/$SUITE-security/InRelease (set FTA_DEBIAN_SECURITY_MIRROR)"
+fi
+INPUTS=$({ cat "${BASH_SOURCE[0]}"; echo "freqtrade==$VERSION"; echo "suite=$SUITE"; echo "security=$security_date"; } | sha256)
+say "      freqtrade==$VERSION, debian $SUITE (security suite of $security_date), engine $engine at ${DOCKER_HOST:-default socket}"
 say "      inputs sha256:$INPUTS"
 
 current_inputs() {
@@ -160,17 +178,16 @@ fi
 tar --numeric-owner -C "$ROOT" -xpf "$BASE_TAR"
 [ -x "$ROOT/usr/bin/python3" ] || fail "the base root has no /usr/bin/python3"
 
-# ---------------------------------------------------------------------------------------------
-step "pip install freqtrade==$VERSION into $VENV"
-# DNS and the CA bundle for pip live in the build root only while pip runs.
+# DNS for apt and pip lives in the build root only while they run; maintainer scripts need /proc.
 cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"
+mount -t proc proc "$ROOT/proc"
+# The CA bundle for pip lives in the build root only while pip runs.
 ca=${FTA_BUILD_CA_BUNDLE:-${PIP_CERT:-/etc/ssl/certs/ca-certificates.crt}}
 pip_cert=()
 if [ -s "$ca" ]; then
     cp "$ca" "$ROOT/tmp/fta-build-ca.pem"
     pip_cert=(--cert /tmp/fta-build-ca.pem)
 fi
-mount -t proc proc "$ROOT/proc"
 in_root() {
     # A clean environment: the host's PIP_* settings name host paths that do not exist in the root;
     # only proxy and index settings are passed on. Through the environment of a subshell, never as
@@ -188,6 +205,20 @@ in_root() {
         exec "$chroot_bin" "$ROOT" "$@"
     )
 }
+
+# ---------------------------------------------------------------------------------------------
+step "debian security updates from $SUITE-security"
+# debootstrap knows the main suite only: without the security suite, the image kept every package
+# as the last point release had it (OpenSSL, Python, expat, zlib... with fixes pending).
+echo "deb $SECURITY_MIRROR $SUITE-security main" >"$ROOT/etc/apt/sources.list.d/security.list"
+in_root apt-get update >>"$LOG" 2>&1 || fail "apt-get update in the root failed (is $SECURITY_MIRROR reachable?); see $LOG"
+in_root env DEBIAN_FRONTEND=noninteractive apt-get -y -o Dpkg::Options::=--force-confold upgrade >>"$LOG" 2>&1 \
+    || fail "apt-get upgrade in the root failed; see $LOG"
+say "      $(grep -c '^Unpacking ' "$LOG" || true) packages upgraded"
+in_root apt-get clean
+
+# ---------------------------------------------------------------------------------------------
+step "pip install freqtrade==$VERSION into $VENV"
 in_root python3 -m venv "$VENV" >>"$LOG" 2>&1 || fail "python3 -m venv failed in the root; see $LOG"
 in_root "$VENV/bin/pip" install --no-cache-dir --disable-pip-version-check --progress-bar off \
     "${pip_cert[@]}" "freqtrade==$VERSION" >>"$LOG" 2>&1 \
@@ -195,11 +226,15 @@ in_root "$VENV/bin/pip" install --no-cache-dir --disable-pip-version-check --pro
 got=$(in_root "$VENV/bin/freqtrade" --version 2>>"$LOG" \
     | sed -n 's/^Freqtrade Version:[[:space:]]*freqtrade[[:space:]]*//p' || true)
 [ "$got" = "$VERSION" ] || fail "freqtrade in the root reports version '${got:-?}', expected $VERSION"
+say "      $(in_root "$VENV/bin/pip" list --disable-pip-version-check 2>/dev/null \
+    | awk '$1 == "ccxt" || $1 == "pandas" || $1 == "numpy" || $1 == "TA-Lib" { printf "%s %s  ", $1, $2 }')"
+# The venv's installer is Debian's ensurepip copy (pip 23.0.1, setuptools 66.1.1, with published
+# advisories); a bot never installs anything, so the image ships neither.
+in_root "$VENV/bin/python" -m pip uninstall --yes --disable-pip-version-check pip setuptools >>"$LOG" 2>&1 \
+    || fail "removing pip and setuptools from $VENV failed; see $LOG"
 umount "$ROOT/proc"
 rm -f "$ROOT/tmp/fta-build-ca.pem"
 : >"$ROOT/etc/resolv.conf"
-say "      $(in_root "$VENV/bin/pip" list --disable-pip-version-check 2>/dev/null \
-    | awk '$1 == "ccxt" || $1 == "pandas" || $1 == "numpy" || $1 == "TA-Lib" { printf "%s %s  ", $1, $2 }')"
 
 # ---------------------------------------------------------------------------------------------
 step "user ftuser (1000:1000), /freqtrade/user_data, PATH"
@@ -245,6 +280,7 @@ new_id=$(tar --numeric-owner -C "$ROOT" -c . | docker import \
     --change "LABEL fta.inputs=$INPUTS" \
     --change "LABEL fta.freqtrade-version=$VERSION" \
     --change "LABEL fta.debian-suite=$SUITE" \
+    --change "LABEL fta.debian-security=\"$security_date\"" \
     --message "fta: freqtrade==$VERSION on debian $SUITE minbase" \
     - 2>>"$LOG") || fail "docker import failed; see $LOG"
 # The image must work the way fta runs it: uid 1000, read-only root, no capabilities, no network.

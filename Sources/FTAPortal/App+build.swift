@@ -22,6 +22,7 @@ public struct PortalServices: Sendable {
     public let throttle: LoginThrottle
     public let admission: Admission
     public let doctor: Doctor
+    public let lockdown: Lockdown
     /// The API description file, read once here: a file changed later is served from the next start.
     public let apiDescription: APIDescription
     public let logger: Logger
@@ -48,6 +49,7 @@ public struct PortalServices: Sendable {
         accounts = AccountService(database: database, hasher: hasher, audit: audit)
         throttle = LoginThrottle(maxFailures: configuration.loginMaxFailures, window: configuration.loginWindow, lockout: configuration.loginLockout)
         doctor = Doctor(configuration: configuration, runtime: runtime, database: database, lifecycle: lifecycle, bridge: bridge)
+        lockdown = Lockdown(database: database, lifecycle: lifecycle, audit: audit, logger: logger)
         apiDescription = APIDescription.load(webRoot: configuration.webRoot)
     }
 }

@@ -12,6 +12,8 @@ extension AppDatabase {
     /// it does not throw, `change` is applied to the bot (which thereby holds its share of the
     /// budget, since what counts is the bots that should run) before anyone else can check.
     /// So two concurrent starts never both see the memory the other one is about to take.
+    /// While a lockdown is in force it throws `LockdownInForce`, checked in the same transaction:
+    /// a start that races `beginLockdown` either ends before it (and is stopped by it) or fails.
     ///
     /// - Returns: the bot as changed, or nil when there is no such bot.
     public func admitBot(
@@ -22,6 +24,7 @@ extension AppDatabase {
         try await writer.writeWithoutTransaction { db in
             var admitted: BotRecord?
             try db.inTransaction(.immediate) {
+                if let lockdown = try LockdownRecord.fetchOne(db) { throw LockdownInForce(lockdown: lockdown) }
                 let all = try BotRecord.fetchAll(db)
                 guard var bot = all.first(where: { $0.id == id }) else { return .rollback }
                 try check(bot, all)

@@ -89,12 +89,15 @@ extension AppDatabase {
         try await writer.write { db in try session.insert(db) }
     }
 
-    /// The session and its user when the session is alive at `now`, touching its idle clock.
+    /// The session and its user when the session is alive at `now`, touching its idle clock. A
+    /// client user's session is not alive during a lockdown (one started in a race with
+    /// `beginLockdown` ends here).
     public func liveSession(tokenHash: String, now: Date, idleTimeout: TimeInterval) async throws -> (SessionRecord, UserRecord)? {
         try await writer.write { db in
             guard var session = try SessionRecord.fetchOne(db, key: tokenHash) else { return nil }
             guard session.expiresAt > now, session.lastSeenAt.addingTimeInterval(idleTimeout) > now,
-                  let user = try UserRecord.fetchOne(db, key: session.userId), !user.disabled
+                  let user = try UserRecord.fetchOne(db, key: session.userId), !user.disabled,
+                  try user.role == .admin || !LockdownRecord.exists(db, key: 1)
             else {
                 try session.delete(db)
                 return nil

@@ -163,6 +163,15 @@ public struct AppDatabase: Sendable {
                 BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
                 """)
         }
+        migrator.registerMigration("v2-lockdown") { db in
+            // One row while the operator's lockdown is in force, none otherwise (`fta lockdown`).
+            try db.create(table: "lockdown") { t in
+                t.primaryKey("id", .integer).check { $0 == 1 }
+                t.column("since", .datetime).notNull()
+                t.column("by", .text).notNull()
+                t.column("reason", .text)
+            }
+        }
         return migrator
     }
 }

@@ -13,7 +13,8 @@ struct FTACommand: AsyncParsableCommand {
         commandName: "fta",
         abstract: "Freqtrade bots as a service: a portal, a SQLite store, hardened dry-run bots.",
         discussion: "Configuration comes from FTA_* environment variables (see .env.example); flags override them.",
-        subcommands: [Serve.self, Migrate.self, Config.self, Admin.self, Client.self, Backup.self, Restore.self, Doctor.self, Reconcile.self]
+        subcommands: [Serve.self, Migrate.self, Config.self, Admin.self, Client.self, Backup.self, Restore.self, Doctor.self, Reconcile.self,
+                      LockdownCommand.self]
     )
 }
 
@@ -40,6 +41,17 @@ struct CommonOptions: ParsableArguments {
         } catch {
             throw ValidationError("configuration: \(error)")
         }
+    }
+}
+
+extension CommonOptions {
+    /// The portal's services, for a command that acts as the portal does (`reconcile`,
+    /// `lockdown`): the configuration with its secrets, the migrated database, the runtime.
+    func portalServices() throws -> PortalServices {
+        let configuration = try load(requireSecrets: true)
+        let logger = makeLogger(configuration.logLevel)
+        return try PortalServices(configuration: configuration, database: try AppDatabase.open(path: configuration.databasePath),
+                                  runtime: try makeRuntime(configuration, logger: logger), logger: logger)
     }
 }
 
@@ -148,11 +160,7 @@ struct Reconcile: AsyncParsableCommand {
 
     func run() async throws {
         tightenUmask()
-        let configuration = try common.load(requireSecrets: true)
-        let logger = makeLogger(configuration.logLevel)
-        let services = try PortalServices(configuration: configuration, database: try AppDatabase.open(path: configuration.databasePath),
-                                          runtime: try makeRuntime(configuration, logger: logger), logger: logger)
-        let report = try await services.reconciler.reconcileOnce()
+        let report = try await common.portalServices().reconciler.reconcileOnce()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         print(String(decoding: try encoder.encode(report), as: UTF8.self))

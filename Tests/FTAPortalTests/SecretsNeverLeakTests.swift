@@ -1,5 +1,6 @@
 import FTACore
 import FTAPortal
+import FTARuntimeTesting
 @testable import FTAStore
 import Foundation
 import GRDB
@@ -47,6 +48,34 @@ struct SecretsNeverLeakTests {
             for text in texts.withLockedValue({ $0 }) + audit + logs + dump { #expect(!text.contains(secret)) }
         }
         #expect(!logs.isEmpty)
+    }
+
+    /// docs/security.md, "Encrypted at rest": what the file on disk holds, byte for byte. The bot's
+    /// own name is found there (the file itself is not encrypted, and the search works); its
+    /// credentials and the key that seals them are not, in the database, its WAL or a backup.
+    @Test("the database file, its WAL and a backup hold a bot's name in clear but none of its credentials, nor the sealing key")
+    func secretsAreSealedOnDisk() async throws {
+        let dir = NSTemporaryDirectory() + "fta-at-rest-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let key = RandomBytes.hex(32)
+        let path = dir + "/fta.sqlite"
+        let services = try PortalServices(configuration: try testConfiguration(["FTA_SECRET_KEY": key]), database: try AppDatabase.open(path: path),
+                                          runtime: InMemoryBotRuntime(), logger: Logger(label: "test"))
+        #expect(try await services.database.createClient(ClientRecord(id: ClientID("acme")!, name: "Acme Ltd")) == .created)
+        let client = try #require(try await services.database.client(ClientID("acme")!))
+        _ = try await services.lifecycle.create(id: BotID("at-rest")!, client: client, settings: try validSettings(), start: true)
+        let secrets = try await services.lifecycle.secrets(of: BotID("at-rest")!)
+        try DatabaseBackup.backup(databaseAt: path, to: dir + "/backup.sqlite")
+
+        let files = ["fta.sqlite", "fta.sqlite-wal", "backup.sqlite"].map { dir + "/" + $0 }
+        let bytes = try files.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+        #expect(!bytes[0].isEmpty && !bytes[2].isEmpty)
+        #expect(bytes.contains { $0.range(of: Data("at-rest".utf8)) != nil }, "the search finds what is stored in clear")
+        for secret in [secrets.apiUsername, secrets.apiPassword, secrets.jwtSecretKey, secrets.wsToken, key] {
+            for (file, content) in zip(files, bytes) {
+                #expect(content.range(of: Data(secret.utf8)) == nil, "\(file) holds a secret in clear")
+            }
+        }
     }
 
     @Test("passwords appear in no API answer, audit entry or log line")

@@ -30,6 +30,9 @@ declare -A NEEDED=(
     [xz-utils]=/usr/bin/xz
     # The no-secret-on-a-command-line tests trace every execve of the helpers.
     [strace]=/usr/bin/strace
+    # The firewall tests: network namespaces (nsenter, unshare) and the systemd unit's check.
+    [util-linux]=/usr/bin/nsenter
+    [systemd]=/usr/bin/systemd-analyze
 )
 
 missing=()

@@ -34,8 +34,10 @@ public struct BotLifecycle: Sendable {
         self.logger = logger
     }
 
-    /// Records a new bot with fresh sealed secrets; starts it when `start`.
+    /// Records a new bot with fresh sealed secrets; starts it when `start`. During a lockdown a
+    /// bot that should start is not created at all, rather than created and then refused.
     public func create(id: BotID, client: ClientRecord, settings: BotSettings, start: Bool) async throws -> BotRecord {
+        if start, try await database.lockdown() != nil { throw DomainError.conflict(Lockdown.startRefusal) }
         let bot = BotRecord(id: id, clientID: client.id, settings: settings, desiredState: .stopped)
         let sealed = try secretBox.seal(BotSecrets.generate(), for: id)
         let maxBots = admission.maxBots(for: client)
@@ -48,7 +50,8 @@ public struct BotLifecycle: Sendable {
         return try await self.start(id)
     }
 
-    /// Renders the config from the database and (re)creates and starts the container.
+    /// Renders the config from the database and (re)creates and starts the container. Refused
+    /// while a lockdown is in force, whoever asks (an owner, an admin, the reconciler).
     @discardableResult
     public func start(_ id: BotID) async throws -> BotRecord {
         try await locks.withLock(id.rawValue) {
@@ -60,9 +63,14 @@ public struct BotLifecycle: Sendable {
             // admitted after this measurement is not in it and counts with its reservation.
             let snapshot = await admission.gauge.snapshot(of: try await database.bots().filter(admission.holdsMemory))
             let admission = self.admission
-            let admitted = try await database.admitBot(id, check: { bot, all in
-                if let refusal = admission.refusal(toStart: bot, among: all, snapshot: snapshot) { throw refusal }
-            }, change: { $0.state = .starting; $0.desiredState = .running; $0.lastError = nil })
+            let admitted: BotRecord?
+            do {
+                admitted = try await database.admitBot(id, check: { bot, all in
+                    if let refusal = admission.refusal(toStart: bot, among: all, snapshot: snapshot) { throw refusal }
+                }, change: { $0.state = .starting; $0.desiredState = .running; $0.lastError = nil })
+            } catch is LockdownInForce {
+                throw DomainError.conflict(Lockdown.startRefusal)
+            }
             guard let admitted else { throw DomainError.notFound("No such bot.") }
             await admission.gauge.forget(id)
             let launch = try await launchPlan(for: admitted)

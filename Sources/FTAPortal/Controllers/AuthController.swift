@@ -28,7 +28,8 @@ struct AuthController {
     }
 
     /// `POST /auth/login`: the same answer for an unknown user, a wrong password and a
-    /// disabled account, in comparable time; limited per IP and per account.
+    /// disabled account, in comparable time; limited per IP and per account. During a lockdown
+    /// a client user's right password is refused with 403 `lockdown`; admins still sign in.
     @Sendable func login(_ request: Request, context: PortalContext) async throws -> Response {
         let input = try await request.decodeStrict(LoginInput.self, context: context)
         let username = String(input.username.prefix(64))
@@ -45,6 +46,13 @@ struct AuthController {
             throw APIError.invalidCredentials
         }
         await throttle.recordSuccess(keys[1])
+        // Only after the password matched: a wrong password gets the usual answer, so the
+        // refusal tells nobody without the password which accounts are client users.
+        if user.role != .admin, try await database.lockdown() != nil {
+            await audit.record(context, action: "auth.login", target: user.username, clientId: user.clientId?.rawValue, outcome: .denied,
+                               detail: "lockdown", actor: user.username)
+            throw APIError.lockedDown
+        }
         // A session presented at login is ended: the new session always gets a new token.
         if let old = context.principal { try await sessions.end(tokenHash: old.sessionTokenHash) }
         let token = try await sessions.start(for: user, sourceIP: context.sourceIP)

@@ -105,6 +105,8 @@ struct BotsController {
             let bot: BotRecord
             do {
                 bot = try await lifecycle.create(id: id!, client: client, settings: settings!, start: input.start ?? true)
+            } catch DomainError.conflict(Lockdown.startRefusal, _) {
+                throw APIError(DomainError.conflict(Lockdown.startRefusal))
             } catch DomainError.conflict {
                 // Taken between the look-up and the insert: answer as the look-up would have.
                 let owner = try await database.bot(id!)?.clientId ?? client.id

@@ -33,10 +33,18 @@ struct SystemController {
     struct System: ResponseCodable {
         struct Docker: Codable { var reachable: Bool }
         struct Bots: Codable { var total: Int; var running: Int }
+        /// The operator's lockdown (`fta lockdown`): in force or not, and since when, by whom, why.
+        struct LockdownState: Codable {
+            var active: Bool
+            var since: Date?
+            var by: String?
+            var reason: String?
+        }
         var checks: [DoctorCheck]
         var budget: BudgetView
         var docker: Docker
         var bots: Bots
+        var lockdown: LockdownState
     }
 
     @Sendable func system(_ request: Request, context: PortalContext) async throws -> System {
@@ -46,7 +54,9 @@ struct SystemController {
             checks: await doctor.run(hostChecks: false),
             budget: BudgetView(try await admission.currentAccount(database: database)),
             docker: .init(reachable: await runtime.isReachable()),
-            bots: .init(total: bots.count, running: bots.filter { $0.state == .running }.count)
+            bots: .init(total: bots.count, running: bots.filter { $0.state == .running }.count),
+            lockdown: try await database.lockdown().map { System.LockdownState(active: true, since: $0.since, by: $0.by, reason: $0.reason) }
+                ?? System.LockdownState(active: false)
         )
     }
 }

@@ -65,6 +65,7 @@ public struct Doctor: Sendable {
         // The runtime checks its own promises (on Docker: the proxy's policy, the engine socket).
         checks += await runtime.selfCheck(host: hostChecks).map(DoctorCheck.init)
         checks.append(databaseIsHealthy())
+        checks.append(await lockdownState())
         checks += await botsComply()
         checks.append(diskHeadroom())
         checks.append(memoryHeadroom())
@@ -156,6 +157,19 @@ public struct Doctor: Sendable {
             return .fail("database", "\(path) has mode \(String(mode, radix: 8))", fix: "chmod 600 \(path)")
         }
         return .pass("database", "integrity ok, mode 600")
+    }
+
+    /// A lockdown is the operator's own decision, so it is a warning, not a failure: doctor
+    /// says it is in force, since when and why, and how to end it.
+    func lockdownState() async -> DoctorCheck {
+        guard let database else { return .warn("lockdown", "no database to read the lockdown state from", fix: "see the database check") }
+        do {
+            guard let lockdown = try await database.lockdown() else { return .pass("lockdown", "not in force: clients sign in, bots run") }
+            return .warn("lockdown", "in force since \(Lockdown.time(lockdown.since)) (by \(lockdown.by); reason: \(lockdown.reason ?? "none given")): client sign-in refused, bots kept stopped",
+                         fix: "when the incident is over: fta lockdown --lift (bots then stay stopped until their owners start them)")
+        } catch {
+            return .warn("lockdown", "cannot read the lockdown state", fix: "run: fta migrate")
+        }
     }
 
     func botsComply() async -> [DoctorCheck] {

@@ -50,6 +50,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public static let forbidden = APIError(.forbidden, "forbidden", "You are not allowed to do this.")
     public static func notFound(_ what: String = "Not found.") -> APIError { APIError(DomainError.notFound(what)) }
     public static let invalidCredentials = APIError(.unauthorized, "invalid_credentials", "Wrong username or password.")
+    public static let lockedDown = APIError(.forbidden, "lockdown", Lockdown.signInRefusal)
     public static func validation(_ errors: FieldErrors) -> APIError { APIError(DomainError.invalid(errors)) }
     public static func badRequest(_ message: String) -> APIError { APIError(.badRequest, "bad_request", message) }
     public static func conflict(_ message: String) -> APIError { APIError(DomainError.conflict(message)) }

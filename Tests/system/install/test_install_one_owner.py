@@ -46,7 +46,10 @@ def test_the_installer_repeats_none_of_ftas_defaults():
     """Every setting of .env.example that is not an install choice is fta's alone: the installer
     never names it (the template, `fta config example`, carries it), and never the default image."""
     settings = {m.group(1) for m in re.finditer(r"^([A-Z_][A-Z0-9_]*)=", (REPO / ".env.example").read_text(), re.M)}
-    ftas_own = settings - INSTALL_CHOICES
+    # The one value of fta's the installer reads (never repeats): the bots' firewall lets the hosts
+    # of FTA_EXCHANGE_OVERRIDE's URLs through (scripts/install/fta-firewall.sh), until fta can
+    # answer which destinations its configuration needs (issue 15).
+    ftas_own = settings - INSTALL_CHOICES - {"FTA_EXCHANGE_OVERRIDE"}
     assert {"FTA_MEMORY_BUDGET_MB", "FTA_LISTEN", "DOCKER_NETWORK"} <= ftas_own
     found = [f"{p.relative_to(REPO)}:{n}: {line.strip()}" for p in INSTALLER_FILES for n, line in code_lines(p)
              for key in ftas_own if re.search(rf"\b{key}\b", line)]

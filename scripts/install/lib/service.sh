@@ -96,6 +96,8 @@ wait_for_portal() {
 
 step_11_service() {
     step "Starting the fta service"
+    # Before the portal, which starts the bots (scripts/install/lib/firewall.sh).
+    install_firewall
     if ((HAVE_SYSTEMD)); then
         local tmp
         tmp=$(new_tmp)

@@ -110,6 +110,7 @@ uninstall() {
     fi
 
     step "Removing installed files"
+    uninstall_firewall
     local f
     for f in "$FTA_BIN" "$FTA_ADMIN_BIN" /etc/systemd/system/fta-proxy.service; do
         if [ -e "$f" ]; then changed "remove $f"; run rm -f "$f"; fi
