@@ -224,7 +224,8 @@ public struct DockerBotRuntime: BotRuntime {
     /// Docker's failures in the runtime's terms.
     static func runtimeError(_ error: DockerError) -> RuntimeError {
         switch error {
-        case .unreachable(let m), .timeout(let m): .unavailable(m)
+        case .unreachable(let m): .unavailable(m)
+        case .timeout(let m): .timedOut(m)
         // The one 404 a launch can meet once its network and volume exist is the image's.
         case .notFound(let m): .imageMissing(m)
         case .deniedByProxy(let m): .refused(m)

@@ -177,8 +177,11 @@ public struct RuntimeCheck: Sendable, Equatable {
 /// How a runtime call failed, in terms the domain can act on. The associated texts come from
 /// the backend (Docker, curl, AWS) and are for logs only, never for users.
 public enum RuntimeError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The runtime (or the proxy in front of it) does not answer, or timed out.
+    /// The runtime (or the proxy in front of it) does not answer.
     case unavailable(String)
+    /// The runtime took longer to answer than fta waits. Unlike `unavailable`, the call may have
+    /// reached it and may still complete: a slow host starting several bots at once does this.
+    case timedOut(String)
     /// The bot's image is not on this host and cannot be fetched.
     case imageMissing(String)
     /// The runtime's gatekeeper (the socket proxy, an IAM policy) refused the call.
@@ -189,6 +192,7 @@ public enum RuntimeError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unavailable(let m): "runtime unavailable: \(m)"
+        case .timedOut(let m): "runtime timed out: \(m)"
         case .imageMissing(let m): "image missing: \(m)"
         case .refused(let m): "refused by the runtime's gatekeeper: \(m)"
         case .failed(let m): "runtime failure: \(m)"
@@ -233,7 +237,7 @@ extension RuntimeError {
     /// The domain's view of a runtime failure: the user learns what to do, not what broke.
     public var domainError: DomainError {
         switch self {
-        case .unavailable: .runtimeUnavailable
+        case .unavailable, .timedOut: .runtimeUnavailable
         case .imageMissing: .imageMissing
         case .refused: .runtimeRefused
         case .failed: .runtimeFailed

@@ -25,6 +25,11 @@ public final class InMemoryBotRuntime: BotRuntime, @unchecked Sendable {
     /// The kernel killed the bot for running out of memory; `restarted`: the runtime's restart
     /// policy brought it back (running again, one more restart), otherwise it stays down.
     public func killForMemory(_ bot: BotID, restarted: Bool) async { await state.killForMemory(bot, restarted: restarted) }
+    /// A slow host: from now on a launch creates the instance but answers `timedOut` before it
+    /// runs (Docker's create done, its start still going); `finishSlowLaunches` lets them run.
+    public func setLaunchesTimeOut(_ on: Bool) async { await state.setLaunchesTimeOut(on) }
+    /// The slow starts complete: every pending instance runs.
+    public func finishSlowLaunches() async { await state.finishSlowLaunches() }
 
     public func isReachable() async -> Bool { await state.reachable }
 
@@ -56,6 +61,8 @@ public final class InMemoryBotRuntime: BotRuntime, @unchecked Sendable {
             var running: Bool
             var address: String
             var oomKilled = false
+            /// Created, not started yet (a launch that timed out).
+            var pending = false
             var restarts = 0
             var lastExitAt: String?
         }
@@ -67,7 +74,17 @@ public final class InMemoryBotRuntime: BotRuntime, @unchecked Sendable {
         var networks: Set<ClientID> = []
         var launches = 0
         var reachable = true
+        var launchesTimeOut = false
         private var nextAddress = 2
+
+        func setLaunchesTimeOut(_ on: Bool) { launchesTimeOut = on }
+
+        func finishSlowLaunches() {
+            for (bot, instance) in instances where instance.pending {
+                instances[bot]?.pending = false
+                instances[bot]?.running = true
+            }
+        }
 
         func setReachable(_ value: Bool) { reachable = value }
 
@@ -100,8 +117,10 @@ public final class InMemoryBotRuntime: BotRuntime, @unchecked Sendable {
             networks.insert(launch.clientID)
             storage.insert(launch.botID)
             nextAddress += 1
-            instances[launch.botID] = Instance(client: launch.clientID, running: true, address: "10.99.0.\(nextAddress % 250 + 2)")
+            instances[launch.botID] = Instance(client: launch.clientID, running: !launchesTimeOut, address: "127.99.0.\(nextAddress % 250 + 2)",
+                                               pending: launchesTimeOut)
             launches += 1
+            if launchesTimeOut { throw .timedOut("the in-memory runtime is set slow: created, not started") }
         }
 
         func stop(_ bot: BotID) throws(RuntimeError) {
@@ -119,6 +138,7 @@ public final class InMemoryBotRuntime: BotRuntime, @unchecked Sendable {
         func status(_ bot: BotID) throws(RuntimeError) -> BotRuntimeStatus? {
             try requireReachable()
             guard let instance = instances[bot] else { return nil }
+            if instance.pending { return BotRuntimeStatus(phase: .pending, restartCount: instance.restarts) }
             if !instance.running && instance.oomKilled {
                 return BotRuntimeStatus(phase: .crashed, reason: "killed: out of memory", exitCode: 137, oomKilled: true,
                                         restartCount: instance.restarts, lastExitAt: instance.lastExitAt)

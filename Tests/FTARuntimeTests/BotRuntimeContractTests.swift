@@ -235,7 +235,7 @@ struct DockerTranslationTests {
     @Test("Docker failures become runtime errors that say what to do, not what Docker said")
     func errors() {
         #expect(DockerBotRuntime.runtimeError(.unreachable("x")) == .unavailable("x"))
-        #expect(DockerBotRuntime.runtimeError(.timeout("x")) == .unavailable("x"))
+        #expect(DockerBotRuntime.runtimeError(.timeout("x")) == .timedOut("x"))
         #expect(DockerBotRuntime.runtimeError(.notFound("no such image")) == .imageMissing("no such image"))
         #expect(DockerBotRuntime.runtimeError(.deniedByProxy("403")) == .refused("403"))
         #expect(DockerBotRuntime.runtimeError(.server(status: 500, message: "boom")).domainError == .runtimeFailed)

@@ -115,6 +115,12 @@ public struct Reconciler: Sendable {
         }
         switch bot.desiredState {
         case .running where bot.state != .quarantined && bot.state != .failed:
+            if let status, status.phase == .pending, bot.state == .starting,
+               Date().timeIntervalSince(bot.startedAt ?? bot.updatedAt) < Self.pendingLaunchGrace {
+                // A launch the runtime has not finished yet (created, not started: a slow host).
+                // Launching again now would remove it and begin from nothing; the next pass looks again.
+                return
+            }
             if status?.phase.isAlive != true {
                 if let status, status.phase == .crashed, bot.state == .running {
                     // The runtime's restart policy gave up: a crash loop is `failed`, not restarted forever.
@@ -152,6 +158,11 @@ public struct Reconciler: Sendable {
 
 extension Reconciler {
     static let oomAction = "bot.oom_killed"
+
+    /// How long a launch may stay pending in the runtime before a pass launches the bot again.
+    /// Under the 1 GiB test VM's emulation a container's start took over 30 s with six bots
+    /// starting; ten minutes is far beyond any start that will still happen.
+    public static let pendingLaunchGrace: TimeInterval = 600
 
     /// Records an OOM kill once: the bot's `lastError` says so and the audit trail has an entry,
     /// even when the runtime's restart policy already brought the bot back (the runtime keeps
