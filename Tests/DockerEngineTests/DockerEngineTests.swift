@@ -89,6 +89,8 @@ struct DockerThroughProxyTests {
         host.Mounts = [Mount(Type: "volume", Source: volume, Target: "/freqtrade/user_data")]
         host.NetworkMode = network
         host.Init = true
+        // The proxy requires bounded json-file logs on every container (the hardened shape, issue 15).
+        host.LogConfig = LogConfig(Type: "json-file", Config: ["max-size": "1m", "max-file": "1"])
         let spec = ContainerCreate(Image: TestEnvironment.testImage, User: "1000:1000", Entrypoint: ["/bin/sh", "-c"],
                                    Cmd: ["echo hello from $(id -u); echo to stderr >&2; exec sleep 300"], Labels: labels,
                                    HostConfig: host, NetworkingConfig: NetworkingConfig(EndpointsConfig: [network: EmptyObject()]))

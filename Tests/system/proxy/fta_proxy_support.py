@@ -317,7 +317,7 @@ def container_body(bot: str, client: str, image: str, env_kib: int = 30) -> dict
             "LogConfig": {"Config": {"max-file": "3", "max-size": "10m"}, "Type": "json-file"},
             "Memory": 268435456, "MemorySwap": 268435456,
             "Mounts": [{"Source": f"fta-bot-{bot}", "Target": "/freqtrade/user_data", "Type": "volume"}],
-            "NanoCpus": 500000000, "NetworkMode": f"fta-client-{client}", "PidsLimit": 128,
+            "NanoCpus": 500000000, "NetworkMode": f"fta-client-{client}", "PidsLimit": 256,
             "ReadonlyRootfs": True, "RestartPolicy": {"MaximumRetryCount": 5, "Name": "on-failure"},
             "SecurityOpt": ["no-new-privileges:true"],
             "Tmpfs": {"/tmp": "rw,noexec,nosuid,nodev,size=64m"},

@@ -70,6 +70,7 @@ def test_proxy_compose_service_is_hardened(compose_config):
     assert "healthcheck:" in text
     assert re.search(r"- \S+:/var/run/docker\.sock:ro", text)
     assert re.search(r"haproxy\.cfg:/usr/local/etc/haproxy/haproxy\.cfg:ro", text)
+    assert re.search(r"create-bodies\.lua:/usr/local/etc/haproxy/create-bodies\.lua:ro", text)
     # The proxy is never published: no ports, no host network, no privileges.
     for forbidden in ("ports:", "network_mode:", "privileged:", "cap_add:", "pid:"):
         assert forbidden not in text, forbidden
@@ -143,6 +144,8 @@ def test_proxy_compose_service_runs_as_designed(engine, run_id, tmp_path):
         assert (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == (0o660, proxy_uid, fta_gid)
         assert request(proxy, "GET", "/v1.41/_ping").body == b"OK"
         assert request(proxy, "GET", "/v1.41/info").status == 403
+        # The create-body checks (create-bodies.lua, mounted beside the cfg) run in the container.
+        assert request(proxy, "POST", "/v1.41/volumes/create", {"Name": f"fta-bot-{run_id}"}).status == 403
         # The healthcheck command, run where Docker runs it (inside the container).
         health = subprocess.run(compose + ["exec", "-T", "socket-proxy", "wget", "-q", "-O", "-",
                                            "http://127.0.0.1:2376/healthz"],
