@@ -1,5 +1,6 @@
 """What every system test folder shares."""
 import os
+import time
 
 import pytest
 
@@ -11,3 +12,15 @@ def missing(reason: str):
     if CI:
         pytest.fail(f"{reason} (CI=true: a missing component is a failure)", pytrace=False)
     pytest.skip(reason)
+
+
+def wait_until(condition, what: str, timeout: float = 60, interval: float = 0.5):
+    """Polls `condition` until it returns something true (which is returned), or fails naming
+    `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")

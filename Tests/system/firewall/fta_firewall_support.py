@@ -30,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-from fta_system_support import missing
+from fta_system_support import missing, wait_until
 
 REPO = Path(__file__).resolve().parents[3]
 FIREWALL = REPO / "scripts" / "install" / "fta-firewall.sh"
@@ -272,12 +272,7 @@ class Lab:
 
     @staticmethod
     def wait_for(condition, what: str, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return
-            time.sleep(0.3)
-        raise AssertionError(f"timed out waiting for {what}")
+        wait_until(condition, what, timeout=timeout, interval=0.3)
 
     # --- removing -------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ import pytest
 
 import fta_security_support as sec
 from fta_portal_support import login, request, run
-from fta_system_support import missing
+from fta_system_support import missing, wait_until
 
 NAME = "security"
 
@@ -68,15 +68,6 @@ def container_running(bot: str) -> bool:
     return state.returncode == 0 and state.stdout.strip() == "true"
 
 
-def wait_for(condition, what: str, seconds: float = 60):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {seconds} s waiting for {what}")
-
-
 def test_lockdown_refuses_clients_stops_bots_keeps_the_trail_and_lift_lets_clients_back(portal):
     suffix = str(os.getpid() % 100000)
     client, bot, password = f"lk{suffix}", f"lk{suffix}-bot", "lockdown test passphrase"
@@ -92,7 +83,7 @@ def test_lockdown_refuses_clients_stops_bots_keeps_the_trail_and_lift_lets_clien
     try:
         status, _, body = api(portal, "/bots", "POST", bot_body, cookie=owner)
         assert status == 201, body
-        wait_for(lambda: container_running(bot), f"fta-bot-{bot} to run")
+        wait_until(lambda: container_running(bot), f"fta-bot-{bot} to run")
         before = audit_rows(portal)
 
         locked = run([portal["binary"], "lockdown", "--reason", "system test"], env=portal["env"])
@@ -139,7 +130,7 @@ def test_lockdown_refuses_clients_stops_bots_keeps_the_trail_and_lift_lets_clien
         time.sleep(6)
         assert not container_running(bot), "the lift started the bot"
         assert api(portal, f"/bots/{bot}/start", "POST", cookie=owner)[0] == 200
-        wait_for(lambda: container_running(bot), f"fta-bot-{bot} to run again")
+        wait_until(lambda: container_running(bot), f"fta-bot-{bot} to run again")
         assert api(portal, "/system", cookie=login(portal))[2]["lockdown"]["active"] is False
     finally:
         run([portal["binary"], "lockdown", "--lift"], env=portal["env"])

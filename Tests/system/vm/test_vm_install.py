@@ -200,6 +200,15 @@ def test_a_request_too_large_for_the_host_is_refused_with_the_numbers(installed,
             installed.call("DELETE", f"/bots/{bot_id}", owner)
 
 
+def test_the_portal_journal_has_no_thread_priority_noise(installed, running_bot):
+    """libdispatch asks for nice -2/-4 for its worker threads and logs every refusal to syslog:
+    without fta.service's LimitNICE the journal got a line every few seconds (two VM runs, 121 and
+    238 lines). By now the portal has served, reconciled and started a bot."""
+    lines = installed.vm.out("journalctl -u fta.service -b --no-pager -o cat | grep -c 'Failed to set thread priority' || true")
+    RESULTS["fta_journal_priority_lines"] = int(lines or 0)
+    assert int(lines or 0) == 0, installed.vm.out("journalctl -u fta.service -b --no-pager -o cat | tail -n 20")
+
+
 def test_a_reboot_brings_every_service_and_the_bot_back(installed, running_bot):
     vm = installed.vm
     before = vm.out("cat /proc/sys/kernel/random/boot_id")
