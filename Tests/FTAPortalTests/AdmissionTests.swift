@@ -87,8 +87,57 @@ struct AdmissionArithmeticTests {
         // Before: host memory minus 512 MiB, bots counted at their declared 320 MiB.
         #expect(try admitted(admission(MemoryPolicy(fixedBudgetMB: 1024 - 512))) == 1)
         #expect(try admitted(admission(MemoryPolicy())) == 2)
-        // Bots that swap: 128 MiB of RAM each (160 MiB admitted 5).
-        #expect(try admitted(admission(MemoryPolicy(botSwap: true))) == 6)
+        // Bots that swap, on a host with the swap file install.sh makes (1 GiB VM: 1279 MiB):
+        // 128 MiB of RAM each would let 7 in (160 MiB admitted 5); their cold pages, 192 MiB each,
+        // fit 6 times in the swap less its margin. The VM ran 7 with swap full to the last MiB.
+        func admitted(_ admission: Admission, host: HostMemory) throws -> Int {
+            let snapshot = MemorySnapshot(host: host, controlPlane: controlPlane, bots: [:], takenAt: now)
+            var running: [BotRecord] = []
+            for index in 0..<20 {
+                let bot = try record("b\(index)", state: .stopped, desired: .stopped, now: now)
+                if admission.refusal(toStart: bot, among: running, snapshot: snapshot, now: now) != nil { break }
+                running.append(try record("b\(index)", startedAgo: nil, now: now))
+            }
+            return running.count
+        }
+        let withSwap = HostMemory(totalMB: 1024, availableMB: 700, swapTotalMB: 1279, swapFreeMB: 1279)
+        #expect(try admitted(admission(MemoryPolicy(botSwap: true)), host: withSwap) == 6)
+        #expect(try admitted(admission(MemoryPolicy(botSwap: true, swapCreditMB: 0)), host: withSwap) == 6)
+    }
+
+    @Test("bots that swap: a start is refused when the swap left cannot take its cold pages, with the numbers")
+    func swapRoom() throws {
+        let policy = admission(MemoryPolicy(botSwap: true))
+        #expect(policy.expectedSwapMB(.small) == 320 - 128)
+        // Six bots warmed up and measured; their cold pages are already in swap: 250 MiB is left.
+        let warm = (0..<6).map { BotID("w\($0)")! }
+        let tight = MemorySnapshot(host: HostMemory(totalMB: 1024, availableMB: 90, swapTotalMB: 1279, swapFreeMB: 250),
+                                   controlPlane: ControlPlaneUsage(processes: ["fta": 30]), bots: Dictionary(uniqueKeysWithValues: warm.map { ($0, 100) }),
+                                   takenAt: now)
+        let running = try warm.map { try record($0.rawValue, now: now) }
+        let next = try record("next", state: .stopped, desired: .stopped, now: now)
+        // RAM alone would take it: 6 x 100 + 128 is within 1024 + credit - 30 - 64.
+        let refusal = try #require(policy.refusal(toStart: next, among: running, snapshot: tight, now: now))
+        guard case .swapExceeded(let needed, let free, let margin, let starting) = refusal else {
+            Issue.record("refused with \(refusal)")
+            return
+        }
+        #expect(needed == 192 && free == 250 && margin == 79 && starting == 0)
+        #expect(refusal.code == "memory_budget_exceeded")
+        #expect(refusal.message.contains("about 192 MiB of swap") && refusal.message.contains("171 MiB is free")
+                && refusal.message.contains("250 MiB of free swap, less 79 MiB kept free"))
+        // With room in swap it starts; a bot still warming up counts with all of its 192 MiB.
+        let roomy = MemorySnapshot(host: HostMemory(totalMB: 1024, availableMB: 90, swapTotalMB: 1279, swapFreeMB: 450),
+                                   controlPlane: tight.controlPlane, bots: tight.bots, takenAt: now)
+        #expect(policy.refusal(toStart: next, among: running, snapshot: roomy, now: now) == nil)
+        let withFresh = running + [try record("fresh", startedAgo: 20, now: now)]
+        guard case .swapExceeded(_, _, _, let pending)? = policy.refusal(toStart: next, among: withFresh, snapshot: roomy, now: now) else {
+            Issue.record("a bot warming up did not count with its swap")
+            return
+        }
+        #expect(pending == 192)
+        // Without bot swap there is no swap dimension at all.
+        #expect(admission(MemoryPolicy(botSwap: false)).refusal(toStart: next, among: running, snapshot: tight, now: now) == nil)
     }
 
     @Test("a refusal says what is needed, what is free, and where the memory went")

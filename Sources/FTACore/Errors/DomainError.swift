@@ -18,6 +18,9 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The host cannot hold the bot: what it needs against what is free, and, when known, where
     /// the host's memory went.
     case memoryBudgetExceeded(neededMB: Int, freeMB: Int, budgetMB: Int, account: MemoryAccount? = nil)
+    /// Bots may swap, and the host's swap cannot take this bot's cold pages: what it needs
+    /// against what is free, the swap kept free, and what bots still starting will take.
+    case swapExceeded(neededMB: Int, freeMB: Int, marginMB: Int, startingMB: Int)
     /// The bot reported live trading; it was stopped and quarantined.
     case quarantined
     /// The bot's trading data is only there while it runs.
@@ -46,7 +49,8 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalid: "validation_failed"
         case .conflict: "conflict"
         case .quotaExceeded: "quota_exceeded"
-        case .memoryBudgetExceeded: "memory_budget_exceeded"
+        // The same code as the memory budget: for a client both say "this host is full".
+        case .memoryBudgetExceeded, .swapExceeded: "memory_budget_exceeded"
         case .quarantined: "quarantined"
         case .botNotRunning: "bot_not_running"
         case .botUnreachable: "bot_unreachable"
@@ -69,6 +73,10 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
         case .memoryBudgetExceeded(let needed, let free, let budget, let account):
             "Not enough memory on this server to start this bot: it needs \(needed) MiB, and \(free) MiB of the \(budget) MiB bot budget is free"
                 + (account.map { " (\($0.summary))" } ?? "") + ". Stop another bot or choose a smaller size."
+        case .swapExceeded(let needed, let free, let margin, let starting):
+            "Not enough memory on this server to start this bot: its cold pages need about \(needed) MiB of swap, and "
+                + "\(max(0, free - margin - starting)) MiB is free (\(free) MiB of free swap, less \(margin) MiB kept free"
+                + (starting > 0 ? " and \(starting) MiB for bots still starting" : "") + "). Stop another bot or choose a smaller size."
         case .quarantined:
             "This bot reported that it was not in dry-run. It has been stopped and quarantined; the operator has been told."
         case .botNotRunning(let state): "This bot is \(state.rawValue); its trading data is available while it runs."

@@ -35,6 +35,10 @@ public struct MemoryPolicy: Sendable, Equatable {
     /// purpose: working sets are measured in RAM, so a large credit would let measured bots
     /// crowd each other into thrashing instead of being refused.
     public static func defaultSwapCreditMB(host: HostMemory) -> Int { max(0, min(host.totalMB / 8, host.swapFreeMB / 2)) }
+
+    /// The swap kept free of bots' cold pages: the kernel also swaps out the control plane's,
+    /// and with no swap left a candle's allocation anywhere ends in the host's OOM killer.
+    public static func swapMarginMB(host: HostMemory) -> Int { max(64, host.swapTotalMB / 16) }
 }
 
 /// Admission control for a small host: a per-client bot quota, checked at creation, and a
@@ -67,10 +71,7 @@ public struct Admission: Sendable {
 
     /// What `bot` counts for: its measured peak once warmed up, its reservation before.
     public func chargeMB(of bot: BotRecord, in snapshot: MemorySnapshot, now: Date) -> Int {
-        let reservation = reservationMB(bot.size)
-        guard let measured = snapshot.bots[bot.id], let started = bot.startedAt,
-              snapshot.takenAt.timeIntervalSince(started) >= policy.warmUp, now.timeIntervalSince(started) >= policy.warmUp
-        else { return reservation }
+        guard !isWarmingUp(bot, in: snapshot, now: now), let measured = snapshot.bots[bot.id] else { return reservationMB(bot.size) }
         return measured
     }
 
@@ -100,6 +101,36 @@ public struct Admission: Sendable {
         guard account.botsMB + needed <= account.budgetMB else {
             return .memoryBudgetExceeded(neededMB: needed, freeMB: account.freeMB, budgetMB: account.budgetMB, account: account)
         }
+        return swapRefusal(toStart: bot, among: bots, snapshot: snapshot, now: now)
+    }
+
+    /// What a bot of `size` moves to swap when its RAM limit is below its footprint: the
+    /// footprint (its no-swap limit) less its RAM. A small Freqtrade bot swapped 150–170 MiB in
+    /// the 1 GiB VM; this says 192.
+    public func expectedSwapMB(_ size: BotSize) -> Int {
+        guard policy.botSwap else { return 0 }
+        return max(0, size.memoryLimits(swap: false).ramMB - size.memoryLimits(swap: true).ramMB)
+    }
+
+    /// The second dimension of a host whose bots swap: RAM is counted by working sets, but the
+    /// cold pages must fit in the swap that is left. In the 1 GiB VM the RAM budget alone let a
+    /// seventh bot in with 100 MiB of swap free, and swap then ran full. Bots still warming up
+    /// have not swapped all of theirs yet, so they count with their whole expected swap.
+    func swapRefusal(toStart bot: BotRecord, among bots: [BotRecord], snapshot: MemorySnapshot, now: Date) -> DomainError? {
+        guard policy.botSwap, policy.fixedBudgetMB == nil, let host = snapshot.host else { return nil }
+        let needed = expectedSwapMB(bot.size)
+        let starting = bots.filter { holdsMemory($0) && $0.id != bot.id && isWarmingUp($0, in: snapshot, now: now) }
+            .reduce(0) { $0 + expectedSwapMB($1.size) }
+        let margin = MemoryPolicy.swapMarginMB(host: host)
+        guard host.swapFreeMB - margin - starting >= needed else {
+            return .swapExceeded(neededMB: needed, freeMB: host.swapFreeMB, marginMB: margin, startingMB: starting)
+        }
         return nil
+    }
+
+    /// Whether `bot` still counts with its reservation: not measured, or not running long enough.
+    func isWarmingUp(_ bot: BotRecord, in snapshot: MemorySnapshot, now: Date) -> Bool {
+        guard snapshot.bots[bot.id] != nil, let started = bot.startedAt else { return true }
+        return snapshot.takenAt.timeIntervalSince(started) < policy.warmUp || now.timeIntervalSince(started) < policy.warmUp
     }
 }

@@ -36,7 +36,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         let status: HTTPResponse.Status = switch error {
         case .notFound: .notFound
         case .invalid: .badRequest
-        case .conflict, .quotaExceeded, .memoryBudgetExceeded, .quarantined, .botNotRunning: .conflict
+        case .conflict, .quotaExceeded, .memoryBudgetExceeded, .swapExceeded, .quarantined, .botNotRunning: .conflict
         case .botUnreachable, .botRefused: .badGateway
         case .botTimeout: .gatewayTimeout
         case .runtimeUnavailable, .imageMissing: .serviceUnavailable
