@@ -74,8 +74,9 @@ struct AdmissionArithmeticTests {
 
     @Test("on a 1 GiB host today's settings admit one small bot; the measured budget admits more")
     func oneGiBHost() throws {
-        let snapshot = MemorySnapshot(host: oneGiB, controlPlane: controlPlane, bots: [:], takenAt: now)
-        func admitted(_ admission: Admission) throws -> Int {
+        // How many small bots start one after another until the first refusal.
+        func admitted(_ admission: Admission, host: HostMemory = oneGiB) throws -> Int {
+            let snapshot = MemorySnapshot(host: host, controlPlane: controlPlane, bots: [:], takenAt: now)
             var running: [BotRecord] = []
             for index in 0..<20 {
                 let bot = try record("b\(index)", state: .stopped, desired: .stopped, now: now)
@@ -90,16 +91,6 @@ struct AdmissionArithmeticTests {
         // Bots that swap, on a host with the swap file install.sh makes (1 GiB VM: 1279 MiB):
         // 128 MiB of RAM each would let 7 in (160 MiB admitted 5); their cold pages, 192 MiB each,
         // fit 6 times in the swap less its margin. The VM ran 7 with swap full to the last MiB.
-        func admitted(_ admission: Admission, host: HostMemory) throws -> Int {
-            let snapshot = MemorySnapshot(host: host, controlPlane: controlPlane, bots: [:], takenAt: now)
-            var running: [BotRecord] = []
-            for index in 0..<20 {
-                let bot = try record("b\(index)", state: .stopped, desired: .stopped, now: now)
-                if admission.refusal(toStart: bot, among: running, snapshot: snapshot, now: now) != nil { break }
-                running.append(try record("b\(index)", startedAgo: nil, now: now))
-            }
-            return running.count
-        }
         let withSwap = HostMemory(totalMB: 1024, availableMB: 700, swapTotalMB: 1279, swapFreeMB: 1279)
         #expect(try admitted(admission(MemoryPolicy(botSwap: true)), host: withSwap) == 6)
         #expect(try admitted(admission(MemoryPolicy(botSwap: true, swapCreditMB: 0)), host: withSwap) == 6)
