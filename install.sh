@@ -66,6 +66,7 @@ source "$SCRIPT_DIR/scripts/install/lib/output.sh"
 source "$SCRIPT_DIR/scripts/install/lib/changes.sh"
 # shellcheck source=scripts/install/lib/host.sh
 source "$SCRIPT_DIR/scripts/install/lib/host.sh"
+source "$SCRIPT_DIR/scripts/install/lib/storage.sh"
 # shellcheck source=scripts/install/lib/config.sh
 source "$SCRIPT_DIR/scripts/install/lib/config.sh"
 # shellcheck source=scripts/install/lib/binary.sh

@@ -255,11 +255,14 @@ public struct VolumeCreate: Codable, Sendable, Equatable {
     public var Name: String
     public var Driver: String
     public var Labels: [String: String]
+    /// The local driver's options; fta sets only `size`, the volume's project-quota cap.
+    public var DriverOpts: [String: String]?
 
-    public init(Name: String, Driver: String = "local", Labels: [String: String]) {
+    public init(Name: String, Driver: String = "local", Labels: [String: String], DriverOpts: [String: String]? = nil) {
         self.Name = Name
         self.Driver = Driver
         self.Labels = Labels
+        self.DriverOpts = DriverOpts
     }
 }
 

@@ -19,11 +19,15 @@ public struct DockerBotRuntime: BotRuntime {
         public var daemonConfigPath: String
         /// Whether bots' cold pages may go to swap (FTA_BOT_SWAP): their size's swapping limits.
         public var botSwap: Bool
+        /// Each bot volume's cap in MiB (FTA_BOT_DISK_MB), which the engine enforces with a
+        /// project quota; nil: volumes without a cap (an engine whose volumes have no quotas).
+        public var botDiskMB: Int?
 
         public init(image: String, engineSocket: String = "/var/run/docker.sock", serviceUser: String = "fta",
-                    daemonConfigPath: String = "/etc/docker/daemon.json", botSwap: Bool = false) {
+                    daemonConfigPath: String = "/etc/docker/daemon.json", botSwap: Bool = false, botDiskMB: Int? = nil) {
             self.image = image
             self.botSwap = botSwap
+            self.botDiskMB = botDiskMB
             self.engineSocket = engineSocket.isEmpty ? "/var/run/docker.sock" : engineSocket
             self.serviceUser = serviceUser
             self.daemonConfigPath = daemonConfigPath
@@ -211,7 +215,8 @@ public struct DockerBotRuntime: BotRuntime {
         do {
             _ = try await docker.inspectVolume(bot.volumeName)
         } catch .notFound {
-            try await docker.createVolume(VolumeCreate(Name: bot.volumeName, Labels: HardenedBotContainer.labels(bot: bot, client: client)))
+            try await docker.createVolume(VolumeCreate(Name: bot.volumeName, Labels: HardenedBotContainer.labels(bot: bot, client: client),
+                                                       DriverOpts: HardenedBotContainer.volumeOptions(diskMB: options.botDiskMB)))
         }
     }
 

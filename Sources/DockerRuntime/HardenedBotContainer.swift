@@ -13,6 +13,12 @@ public enum HardenedBotContainer {
     public static let pidsLimit: Int64 = 256
     public static let tmpfs = ["/tmp": "rw,noexec,nosuid,nodev,size=64m"]
     public static let logOptions = ["max-size": "10m", "max-file": "3"]
+
+    /// The bot volume's driver options: its cap, as Docker's local driver takes it (`size`, which
+    /// it turns into an XFS project quota). The proxy admits this one key, with a bounded value.
+    public static func volumeOptions(diskMB: Int?) -> [String: String]? {
+        diskMB.map { ["size": "\($0)m"] }
+    }
     /// Restarts after a crash, but not forever: a bot that keeps crashing ends up `failed`.
     public static let maxRestarts = 5
     public static let stopGraceSeconds = 20

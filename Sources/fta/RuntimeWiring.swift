@@ -8,7 +8,8 @@ import Logging
 func makeRuntime(_ configuration: PortalConfiguration, logger: Logger) throws -> any BotRuntime {
     try DockerBotRuntime(
         proxyURL: configuration.dockerURL,
-        options: .init(image: configuration.botImage, engineSocket: configuration.engineSocket, botSwap: configuration.botSwap),
+        options: .init(image: configuration.botImage, engineSocket: configuration.engineSocket, botSwap: configuration.botSwap,
+                       botDiskMB: configuration.botDiskMB),
         logger: logger
     )
 }

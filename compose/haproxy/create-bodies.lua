@@ -417,13 +417,21 @@ local function check_network(n)
 end
 
 -- POST /volumes/create: a bot's volume exactly as fta makes it.
+-- Its one driver option is its cap: `size`, which the local driver turns into an XFS project
+-- quota (docs/security.md). type, device and o would mount anything (a bind of /, a share).
+local MIN_VOLUME_MB, MAX_VOLUME_MB = 16, 8192
 local function check_volume(v)
-    only_keys(v, set("Driver", "Labels", "Name"), { driveropts = "vol.driveropts", clustervolumespec = "vol.driveropts" }, "vol.key")
+    only_keys(v, set("Driver", "DriverOpts", "Labels", "Name"), { driveropts = "vol.driveropts", clustervolumespec = "vol.driveropts" }, "vol.key")
     local bot = id_after("fta-bot-", v.Name)
     must(bot, "vol.name")
     must(v.Driver == "local", "vol.driver")
     must(exact_map(v.Labels, { ["fta.bot"] = bot, ["fta.client"] = true, ["fta.managed"] = "true" })
         and is_id(v.Labels["fta.client"]), "vol.labels")
+    if v.DriverOpts ~= nil then
+        must(exact_map(v.DriverOpts, { size = true }), "vol.driveropts")
+        local mb = tonumber(string.match(v.DriverOpts.size, "^([1-9][0-9]*)m$") or "")
+        must(mb ~= nil and mb >= MIN_VOLUME_MB and mb <= MAX_VOLUME_MB, "vol.size")
+    end
 end
 
 local function verdict(txn)

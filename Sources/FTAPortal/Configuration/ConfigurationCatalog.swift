@@ -72,6 +72,8 @@ public enum ConfigurationCatalog {
             .init("FTA_BOT_SWAP", "auto", ["Let bots' cold pages (imported modules they never touch again) go to swap, zram or the swap", "file install.sh adds: a small bot then holds 128 MiB of RAM and up to 480 MiB with swap,", "instead of 320 MiB all in RAM. auto: on when the host has swap; on; off."]),
             .init("FTA_MEMORY_MARGIN_MB", "", ["Memory admission keeps free of bots, in MiB. Empty: 64, or 1/16 of the host's memory if larger."]),
             .init("FTA_SWAP_CREDIT_MB", "", ["How far bots may commit beyond RAM when they swap, in MiB. Empty: 1/8 of RAM, at most half", "the free swap; 0 when bots may not swap."]),
+            .init("FTA_BOT_STORE", "/var/lib/fta-bot-store", ["The filesystem of bots' volumes: install.sh makes it an XFS image of its own, mounted with", "project quotas (docs/security.md), so that a bot that fills its volume stops at its own cap and", "can never fill the disk of the portal, its database or other bots."]),
+            .init("FTA_BOT_DISK_MB", "auto", ["Each bot's volume cap in MiB (its trades database and logs). auto: 256 when FTA_BOT_STORE is", "an XFS filesystem mounted with project quotas, else off (unbounded: doctor fails); off; or 16 to 8192."]),
             .init("FTA_MAX_BOTS_PER_CLIENT", "3", ["Default bot quota per client (an admin can set another per client)."]),
         ]),
         Section(title: "Sessions and sign-in limits", variables: [

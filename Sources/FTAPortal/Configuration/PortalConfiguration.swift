@@ -25,6 +25,13 @@ public struct PortalConfiguration: Sendable {
     /// FTA_BOT_SWAP resolved: whether bots' cold pages may go to swap.
     public var botSwap: Bool
     public var memoryMarginMB: Int?
+    /// FTA_BOT_STORE: where bots' volumes live (a mount point of its own, set up by install.sh).
+    public var botStore: String
+    /// FTA_BOT_DISK_MB resolved: each bot volume's cap in MiB; nil: unbounded.
+    public var botDiskMB: Int?
+    /// Whether FTA_BOT_DISK_MB was set to off on purpose (an engine install.sh does not own),
+    /// rather than auto on a store that cannot cap.
+    public var botDiskOff: Bool
     public var swapCreditMB: Int?
     public var maxBotsPerClient: Int
     public var sessionIdleTimeout: TimeInterval
@@ -119,6 +126,19 @@ public struct PortalConfiguration: Sendable {
         default: throw ConfigurationError(variable: "FTA_BOT_SWAP", problem: "must be on, off or auto, got '\(values["FTA_BOT_SWAP"]!)'")
         }
 
+        let store = values["FTA_BOT_STORE"]!
+        guard store.hasPrefix("/") else {
+            throw ConfigurationError(variable: "FTA_BOT_STORE", problem: "must be an absolute path, got '\(store)'")
+        }
+        let botDisk: Int?
+        switch values["FTA_BOT_DISK_MB"]!.lowercased() {
+        // Auto: Docker refuses a volume with a size where the filesystem has no project quotas,
+        // so a cap only where the store can enforce it; doctor fails on an unbounded store.
+        case "auto": botDisk = BotStore.inspect(store).enforcesQuotas ? BotStore.defaultDiskMB : nil
+        case "off", "false", "0", "no": botDisk = nil
+        default: botDisk = try int("FTA_BOT_DISK_MB", 16...8192)
+        }
+
         var override: ExchangeOverride?
         if let text = values["FTA_EXCHANGE_OVERRIDE"] {
             guard let json = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)), let ccxt = json["ccxt_config"] else {
@@ -148,6 +168,9 @@ public struct PortalConfiguration: Sendable {
             memoryBudgetMB: budget,
             botSwap: botSwap,
             memoryMarginMB: margin,
+            botStore: store,
+            botDiskMB: botDisk,
+            botDiskOff: ["off", "false", "0", "no"].contains(values["FTA_BOT_DISK_MB"]!.lowercased()),
             swapCreditMB: credit,
             maxBotsPerClient: try int("FTA_MAX_BOTS_PER_CLIENT", 1...1000),
             sessionIdleTimeout: TimeInterval(try int("FTA_SESSION_IDLE_MINUTES", 1...1440) * 60),

@@ -22,12 +22,14 @@ struct SystemController {
         var checks: [String: String]
     }
 
-    /// Database and Docker-proxy reachability as ok/fail; no versions, paths or error text.
+    /// Database and Docker-proxy reachability, and the disk alarm, as ok/fail; no versions,
+    /// paths, sizes or error text.
     @Sendable func health(_ request: Request, context: PortalContext) async throws -> Health {
         let databaseOK = await database.isHealthy()
         let dockerOK = await runtime.isReachable()
-        return Health(status: databaseOK && dockerOK ? "ok" : "degraded",
-                      checks: ["database": databaseOK ? "ok" : "fail", "docker": dockerOK ? "ok" : "fail"])
+        let diskOK = doctor.diskIsAmple()
+        return Health(status: databaseOK && dockerOK && diskOK ? "ok" : "degraded",
+                      checks: ["database": databaseOK ? "ok" : "fail", "docker": dockerOK ? "ok" : "fail", "disk": diskOK ? "ok" : "low"])
     }
 
     struct System: ResponseCodable {

@@ -68,6 +68,7 @@ public struct Doctor: Sendable {
         checks.append(await lockdownState())
         checks += await botsComply()
         checks.append(diskHeadroom())
+        checks.append(await botStorage())
         checks.append(memoryHeadroom())
         return checks
     }
@@ -211,14 +212,68 @@ public struct Doctor: Sendable {
 
     // MARK: Host resources
 
-    func diskHeadroom() -> DoctorCheck {
+    var dataDir: String {
         let dir = (configuration.databasePath as NSString).deletingLastPathComponent
-        var info = statvfs()
-        guard statvfs(dir.isEmpty ? "." : dir, &info) == 0 else { return .warn("disk", "cannot read free space of \(dir)", fix: "check that \(dir) exists") }
-        let freeMB = Int(info.f_bavail) * Int(info.f_frsize) / (1 << 20)
-        if freeMB < 300 { return .fail("disk", "\(freeMB) MiB free on \(dir)", fix: "free disk space: docker system prune (images), old backups, logs") }
+        return dir.isEmpty ? "." : dir
+    }
+
+    func diskHeadroom() -> DoctorCheck {
+        let dir = dataDir
+        guard let space = DiskSpace.of(dir) else { return .warn("disk", "cannot read free space of \(dir)", fix: "check that \(dir) exists") }
+        let freeMB = space.freeMB
+        if space.isLow(fraction: 0) { return .fail("disk", "\(freeMB) MiB free on \(dir)", fix: "free disk space: docker system prune (images), old backups, logs") }
         if freeMB < 1024 { return .warn("disk", "\(freeMB) MiB free on \(dir)", fix: "free disk space soon") }
         return .pass("disk", "\(freeMB) MiB free on \(dir)")
+    }
+
+    /// The disk alarm of `/health`: the database's filesystem above its floor, and the bots'
+    /// store (when capped) above a tenth. Cheap enough for every health request: two statvfs.
+    public func diskIsAmple() -> Bool {
+        if let data = DiskSpace.of(dataDir), data.isLow(fraction: 0) { return false }
+        if configuration.botDiskMB != nil, let store = DiskSpace.of(configuration.botStore), store.isLow() { return false }
+        return true
+    }
+
+    /// Bots' volumes: capped each, on a filesystem of their own, with room left (the disk alarm).
+    func botStorage() async -> DoctorCheck {
+        let store = BotStore.inspect(configuration.botStore)
+        let path = configuration.botStore
+        guard let capMB = configuration.botDiskMB else {
+            if configuration.botDiskOff {
+                return .warn("bots.storage", "FTA_BOT_DISK_MB=off: bot volumes have no cap (install.sh sets this on an engine it does not own, --docker-host)",
+                             fix: "on fta's own engine, run install.sh without --docker-host: it puts bot volumes on a capped filesystem of their own")
+            }
+            return .fail("bots.storage", "bot volumes have no cap (FTA_BOT_DISK_MB is off, or \(path) is not an XFS filesystem mounted with project quotas): one bot can fill the disk",
+                         fix: "run install.sh again: it puts bot volumes on a capped filesystem of their own (docs/security.md)")
+        }
+        guard store.enforcesQuotas else {
+            return .fail("bots.storage", "FTA_BOT_DISK_MB=\(capMB) but \(path) is not an XFS mount with project quotas: Docker will refuse every new bot volume",
+                         fix: "run install.sh again, or set FTA_BOT_DISK_MB=auto")
+        }
+        if let shared = Self.sameFilesystem(path, dataDir), shared {
+            return .fail("bots.storage", "\(path) is on the filesystem of \(dataDir): a full store would stop the database",
+                         fix: "run install.sh again: the store is an image mounted on its own")
+        }
+        guard let total = store.totalMB, let free = store.freeMB else {
+            return .warn("bots.storage", "cannot read the free space of \(path)", fix: "check that \(path) is mounted")
+        }
+        var detail = "each bot volume capped at \(capMB) MiB on \(path) (XFS, project quotas): \(free) of \(total) MiB free"
+        if let bots = try? await database?.bots(), bots.count * capMB > total {
+            // Caps that add up to more than the store let full bots starve the others.
+            detail += "; \(bots.count) bots x \(capMB) MiB is more than the store"
+            return .warn("bots.storage", detail, fix: "grow the store (install.sh --bot-store-mb) or delete unused bots")
+        }
+        if DiskSpace(totalMB: total, freeMB: free).isLow() {
+            return .fail("bots.storage", detail, fix: "a bot's volume is nearly full: look at its logs, or grow the store (install.sh --bot-store-mb)")
+        }
+        return .pass("bots.storage", detail)
+    }
+
+    /// Whether two paths are on one filesystem (nil when one cannot be read).
+    static func sameFilesystem(_ a: String, _ b: String) -> Bool? {
+        var sa = stat(), sb = stat()
+        guard stat(a, &sa) == 0, stat(b, &sb) == 0 else { return nil }
+        return sa.st_dev == sb.st_dev
     }
 
     func memoryHeadroom() -> DoctorCheck {

@@ -20,10 +20,11 @@ from fta_install_support import INSTALL_LIB, INSTALL_SH, REPO
 
 INSTALLER_FILES = [INSTALL_SH, *sorted(INSTALL_LIB.glob("*.sh")), *sorted((REPO / "scripts" / "install").glob("*.sh"))]
 # What install.sh itself decides in fta.env: its paths, secrets, URL and port, the image a flag
-# names, and the ids and paths compose/docker-compose.yml needs on this host.
+# names, the ids and paths compose/docker-compose.yml needs on this host, and the bots' volume
+# store it mounts (and, on an engine it does not own, turns off: FTA_BOT_DISK_MB=off).
 INSTALL_CHOICES = {"FTA_PORT", "FTA_DATABASE", "FTA_WEB_ROOT", "FTA_DOCKER_URL", "FTA_BOT_IMAGE", "FTA_SECRET_KEY",
                    "FTA_PUBLIC_URL", "FTA_PROXY_SOCKET_DIR", "FTA_PROXY_UID", "FTA_GID", "DOCKER_GID",
-                   "FTA_DOCKER_SOCKET"}
+                   "FTA_DOCKER_SOCKET", "FTA_BOT_STORE", "FTA_BOT_DISK_MB"}
 
 
 def code_lines(path: Path) -> list[tuple[int, str]]:

@@ -7,6 +7,7 @@ backslashes and non-ASCII), start, inspect, logs, stats, restart, stop, wait, li
 
 from __future__ import annotations
 
+import json
 import time
 
 from fta_proxy_support import (API, compact_json, container_body, label_filter, network_body,
@@ -127,3 +128,20 @@ def test_proxy_allows_a_bot_whose_cold_pages_may_swap(proxy_url, image, run_id, 
     host = request(proxy_url, "GET", f"{API}/containers/fta-bot-{bot}/json").json()["HostConfig"]
     assert (host["Memory"], host["MemorySwap"]) == (160 << 20, 480 << 20)
     assert request(proxy_url, "DELETE", f"{API}/containers/fta-bot-{bot}?force=true").status == 204
+
+
+def test_proxy_passes_a_bot_volume_with_its_cap(proxy_url, run_id, cleanup):
+    """FTA_BOT_DISK_MB: the volume body with its one driver option, `size`, reaches the engine,
+    formatted either way. An engine whose volumes have no project quotas (this sandbox's kernel
+    has none) answers with its own error, never the proxy's; on the VM it makes the volume
+    (Tests/system/vm)."""
+    for n, text_of in enumerate((compact_json, lambda b: json.dumps(b, indent=2))):
+        bot = f"{run_id}q{n}"
+        cleanup.volumes.append(f"fta-bot-{bot}")
+        body = dict(volume_body(bot, f"{run_id}q"), DriverOpts={"size": "256m"})
+        resp = request(proxy_url, "POST", f"{API}/volumes/create", text_of(body))
+        assert b"denied by fta socket proxy" not in resp.body, resp.body
+        if resp.status == 201:
+            assert request(proxy_url, "GET", f"{API}/volumes/fta-bot-{bot}").json()["Options"] == {"size": "256m"}
+        else:
+            assert resp.status == 400 and b"no quota support" in resp.body, (resp.status, resp.body)

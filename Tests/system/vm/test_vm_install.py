@@ -12,6 +12,8 @@ on a fresh EC2; then, in order:
   simulator on the host's loopback;
 - a request too large for what is left of the host is refused with the numbers, and nothing of
   it starts;
+- the bot's volume is capped on the bots' own XFS store: a bot that writes 1 GiB into it stops
+  at its cap, and the portal, its database and other volumes go on (issue 15, class 4);
 - a reboot of the guest brings every service and the bot back with no action;
 - `install.sh --uninstall --purge` leaves no service, file, user or Docker object of fta.
 
@@ -37,7 +39,10 @@ UNITS = ["fta.service", "fta-proxy.service", "docker.service", "nginx.service"]
 # What an installation leaves on the host; after --purge, none of it may be there.
 INSTALLED_PATHS = ["/etc/fta", "/var/lib/fta", "/var/log/fta", "/usr/local/bin/fta", "/usr/local/sbin/fta-admin",
                    "/usr/local/share/fta", "/usr/local/lib/fta", "/etc/nginx/conf.d/fta.conf",
-                   "/etc/systemd/system/fta.service", "/etc/systemd/system/fta-proxy.service"]
+                   "/etc/systemd/system/fta.service", "/etc/systemd/system/fta-proxy.service",
+                   "/var/lib/fta-bot-store", "/var/lib/fta-bot-store.xfs",
+                   "/etc/systemd/system/docker.service.d/fta-bot-store.conf"]
+BOT_STORE = "/var/lib/fta-bot-store"
 # systemd-analyze's scale runs from 0 (sandboxed) to 10 (exposed): OK below 2.0, MEDIUM below
 # 5.0 ... The portal's unit must stay at MEDIUM or better; the figures go in docs/vm.md.
 MAX_FTA_EXPOSURE = 5.0
@@ -200,6 +205,58 @@ def test_a_request_too_large_for_the_host_is_refused_with_the_numbers(installed,
             installed.call("DELETE", f"/bots/{bot_id}", owner)
 
 
+def store_is_mounted(vm) -> bool:
+    store = vm.out(f"findmnt -n -o FSTYPE,OPTIONS --mountpoint {BOT_STORE} || true")
+    volumes = vm.out("findmnt -n -o SOURCE --mountpoint /var/lib/docker/volumes || true")
+    return store.startswith("xfs ") and "prjquota" in store and "volumes" in volumes
+
+
+def free_mb(vm, path: str) -> int:
+    return int(vm.out(f"df -Pm {path} | awk 'NR == 2 {{ print $4 }}'"))
+
+
+def test_a_bot_that_fills_its_volume_stops_at_its_cap(installed, running_bot):
+    """The attack of a hostile strategy or a runaway log: 1 GiB written into the bot's own volume,
+    from inside the bot. It stops at the bot's cap (a project quota on the bots' XFS store);
+    the database's filesystem does not notice, the portal still writes, another capped volume
+    still takes writes, and doctor says so. Then the space is given back."""
+    vm, bot = installed.vm, running_bot["bot"]
+    assert store_is_mounted(vm), vm.out("findmnt; cat /etc/fstab")
+    options = json.loads(vm.out(f"docker volume inspect --format '{{{{json .Options}}}}' fta-bot-{bot}"))
+    assert options == {"size": "256m"}, options
+    data_free_before, store_free_before = free_mb(vm, "/var/lib/fta"), free_mb(vm, BOT_STORE)
+    fill = (f"docker exec fta-bot-{bot} sh -c 'dd if=/dev/zero of=/freqtrade/user_data/fill bs=1M count=1024 2>&1; sync; "
+            "du -m /freqtrade/user_data/fill'")
+    proc = vm.ssh(fill, timeout=600, check=False)
+    written_mb = int(proc.stdout.strip().splitlines()[-1].split()[0])
+    RESULTS["disk_attack"] = {"asked_mb": 1024, "written_mb": written_mb, "data_free_before_mb": data_free_before,
+                              "store_free_before_mb": store_free_before}
+    assert re.search(r"Disk quota exceeded|No space left", proc.stdout), proc.stdout[-2000:]
+    assert written_mb <= 256, written_mb
+    # The database's filesystem kept its space (other writers on the VM may move it a little).
+    data_free_after = free_mb(vm, "/var/lib/fta")
+    RESULTS["disk_attack"].update(data_free_after_mb=data_free_after, store_free_after_mb=free_mb(vm, BOT_STORE))
+    assert data_free_before - data_free_after < 32, (data_free_before, data_free_after)
+    # The portal still writes (a client and its owner are rows), and is healthy.
+    installed.create_client_and_owner(f"disk-{secrets.token_hex(2)}")
+    installed.wait_healthy(timeout=60)
+    # Another capped volume still takes writes: the full bot took only its own cap.
+    probe = f"fta-probe-{secrets.token_hex(2)}"
+    vm.out(f"docker volume create --opt size=64m {probe}")
+    try:
+        out = vm.out(f"docker run --rm --user 1000 --network none -v {probe}:/d --entrypoint sh {installed.bot_image} "
+                     "-c 'dd if=/dev/zero of=/d/x bs=1M count=16 2>&1 && echo wrote'")
+        assert "wrote" in out, out
+    finally:
+        vm.ssh(f"docker volume rm -f {probe}", check=False)
+    rc, checks = installed.doctor()
+    assert checks["bots.storage"]["status"] == "pass", checks["bots.storage"]
+    assert "capped at 256 MiB" in checks["bots.storage"]["detail"], checks["bots.storage"]
+    # The full bot hurt only itself; the space comes back when the file goes.
+    vm.out(f"docker exec fta-bot-{bot} rm -f /freqtrade/user_data/fill")
+    assert installed.bot_state(running_bot["owner"], bot)["state"] == "running"
+
+
 def test_the_portal_journal_has_no_thread_priority_noise(installed, running_bot):
     """libdispatch asks for nice -2/-4 for its worker threads and logs every refusal to syslog:
     without fta.service's LimitNICE the journal got a line every few seconds (two VM runs, 121 and
@@ -222,6 +279,7 @@ def test_a_reboot_brings_every_service_and_the_bot_back(installed, running_bot):
     RESULTS["bot_back_after_boot_s"] = round(installed.wait_running(running_bot["owner"], running_bot["bot"]), 1)
     assert installed.container(running_bot["bot"])["State"]["Running"]
     assert "/swapfile" in vm.out("swapon --show=NAME --noheadings")
+    assert store_is_mounted(vm), vm.out("findmnt")
     rc, checks = installed.doctor()
     assert rc == 0 and all(c["status"] == "pass" for c in checks.values()), checks
 
@@ -236,6 +294,7 @@ def test_uninstall_purge_leaves_the_host_clean(installed, running_bot):
     assert vm.out("docker volume ls -q --filter label=fta.managed=true") == ""
     assert vm.out("docker network ls -q --filter label=fta.managed=true") == ""
     assert vm.ssh("id fta", check=False).returncode != 0, "the fta user is still there"
+    assert BOT_STORE not in vm.out("cat /etc/fstab; findmnt -n -o TARGET"), "the bots' store is still mounted or in fstab"
     units = vm.out("systemctl list-unit-files --no-legend --plain 'fta*' || true")
     # fta-vm-egress.service is the test VM's own egress guard (scripts/vm/build-image.sh), not fta's.
     left_units = [u for u in re.findall(r"^(fta\S*\.(?:service|socket|timer|path))\b", units, re.MULTILINE)

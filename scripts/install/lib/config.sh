@@ -21,6 +21,7 @@ install_layout_env() {
 FTA_DATABASE=$DATA_DIR/fta.sqlite
 FTA_WEB_ROOT=$WEB_DIR
 FTA_DOCKER_URL=unix://$PROXY_RUN_DIR/docker.sock
+FTA_BOT_STORE=$BOT_STORE
 FTA_SECRET_KEY=
 EOF
 }
@@ -78,6 +79,8 @@ render_env_file() {
     forced[FTA_PORT]=$FTA_PORT_VALUE
     [ -n "$DOCKER_URL" ] && forced[FTA_DOCKER_URL]=$DOCKER_URL
     [ -n "$OPT_BOT_IMAGE" ] && forced[FTA_BOT_IMAGE]=$OPT_BOT_IMAGE
+    # An engine install.sh does not own keeps its own volumes directory: no store, no caps.
+    if ((EXTERNAL_DOCKER)); then forced[FTA_BOT_DISK_MB]=off; fi
     [ -n "${BUILT_BOT_IMAGE:-}" ] && forced[FTA_BOT_IMAGE]=$BUILT_BOT_IMAGE
     local k
     for k in "${!COMPOSE_ENV[@]}"; do

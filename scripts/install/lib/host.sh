@@ -160,13 +160,13 @@ step_3_packages() {
     case $PKG in
         apt)
             # libsqlite3-0 and libcurl4 (with curl): the shared libraries the fta binary links.
-            wanted=(ca-certificates curl libsqlite3-0 jq openssl nginx haproxy iproute2 util-linux)
+            wanted=(ca-certificates curl libsqlite3-0 jq openssl nginx haproxy iproute2 util-linux xfsprogs)
             have dockerd || wanted+=(docker.io)
             ;;
         dnf)
             # curl-minimal (preinstalled) provides curl; the curl package would conflict with it.
             # sqlite-libs and libcurl (curl-minimal's): the shared libraries the fta binary links.
-            wanted=(ca-certificates jq sqlite-libs openssl nginx haproxy iproute util-linux)
+            wanted=(ca-certificates jq sqlite-libs openssl nginx haproxy iproute util-linux xfsprogs)
             have curl || wanted+=(curl)
             have dockerd || wanted+=(docker)
             ;;
@@ -301,6 +301,9 @@ step_4_docker() {
             daemon_changed=$FILE_CHANGED
         fi
     fi
+
+    # Bots' volumes on their own capped filesystem, before dockerd opens its volumes directory.
+    setup_bot_store
 
     if ((HAVE_SYSTEMD)); then
         if ! systemctl is-enabled --quiet docker 2>/dev/null || ! systemctl is-active --quiet docker 2>/dev/null; then

@@ -74,6 +74,7 @@ OPT_BOT_IMAGE=""
 OPT_BUILD_BOT_IMAGE=0
 OPT_PROXY_MODE=""
 OPT_ADDRESS_POOL=""
+OPT_BOT_STORE_MB=""
 OPT_DOCKER_HOST=${FTA_INSTALL_DOCKER_HOST:-}
 
 # Resolved by resolve_settings.
@@ -136,6 +137,8 @@ Binary and images:
                             (scripts/build-freqtrade-image.sh) and use it
   --proxy-mode MODE         auto (default), compose (proxy container) or host (distribution haproxy)
   --address-pool CIDR       Docker default address pool, split in /24s (default 10.200.0.0/14)
+  --bot-store-mb N          size of the bots' volume store, an XFS image with a cap per bot volume
+                            (default 2048, less on a small disk; docs/security.md)
   --docker-host unix:///PATH
                             use this already running Docker engine; leave dockerd and
                             /etc/docker/daemon.json alone (also: env FTA_INSTALL_DOCKER_HOST)
@@ -184,7 +187,7 @@ parse_args() {
             --loopback) OPT_LOOPBACK=1 ;;
             --build-bot-image) OPT_BUILD_BOT_IMAGE=1 ;;
             --binary | --admin-user | --admin-password-file | --domain | --email | --nginx-port | --port | --tls-cert | \
-                --tls-key | --bot-image | --proxy-mode | --address-pool | --docker-host | --render-nginx | --release)
+                --tls-key | --bot-image | --proxy-mode | --address-pool | --bot-store-mb | --docker-host | --render-nginx | --release)
                 [ $# -ge 2 ] || usage_error "$arg needs a value"
                 val=$2
                 shift
@@ -201,6 +204,7 @@ parse_args() {
                     --bot-image) OPT_BOT_IMAGE=$val ;;
                     --proxy-mode) OPT_PROXY_MODE=$val ;;
                     --address-pool) OPT_ADDRESS_POOL=$val ;;
+                    --bot-store-mb) OPT_BOT_STORE_MB=$val ;;
                     --docker-host) OPT_DOCKER_HOST=$val ;;
                     --render-nginx) RENDER_NGINX_DIR=$val ;;
                     --release) OPT_RELEASE=$val ;;
@@ -285,6 +289,9 @@ resolve_settings() {
     is_port "$FTA_PORT_VALUE" || usage_error "--port: not a port: $FTA_PORT_VALUE"
     [ "$NGINX_PORT" != "$FTA_PORT_VALUE" ] || usage_error "nginx and the portal cannot share port $NGINX_PORT"
     is_cidr "$ADDRESS_POOL" || usage_error "--address-pool: not an IPv4 CIDR: $ADDRESS_POOL"
+    if [ -n "$OPT_BOT_STORE_MB" ] && { [[ ! $OPT_BOT_STORE_MB =~ ^[1-9][0-9]{2,6}$ ]] || ((OPT_BOT_STORE_MB < 512)); }; then
+        usage_error "--bot-store-mb: a number of MiB, at least 512: $OPT_BOT_STORE_MB"
+    fi
     case $PROXY_MODE in auto | compose | host) ;; *) usage_error "--proxy-mode: auto, compose or host" ;; esac
     if [[ ! $ADMIN_USER =~ ^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$ ]]; then usage_error "--admin-user: letters, digits, . _ @ - only"; fi
     if [ "$NGINX_MODE" = tls ]; then

@@ -125,6 +125,10 @@ uninstall() {
         info "(a later install.sh picks them up again; --uninstall --purge deletes them)"
         check_only_step
     else
+        if [ -e "$BOT_STORE_IMAGE" ] || grep -qF "$BOT_STORE" /etc/fstab 2>/dev/null; then
+            changed "delete the bots' volume store $BOT_STORE_IMAGE (Docker restarts on its own volumes directory)"
+            ((DRY_RUN)) || remove_bot_store
+        fi
         for f in "$DATA_DIR" "$ETC_DIR" "$LOG_DIR" "$ACME_ROOT" "$RUN_DIR" "$PROXY_RUN_DIR"; do
             if [ -e "$f" ]; then changed "delete $f"; run rm -rf "$f"; fi
         done
