@@ -23,6 +23,7 @@ public struct PortalServices: Sendable {
     public let admission: Admission
     public let doctor: Doctor
     public let lockdown: Lockdown
+    public let metrics: PortalMetrics
     /// The API description file, read once here: a file changed later is served from the next start.
     public let apiDescription: APIDescription
     public let logger: Logger
@@ -36,18 +37,20 @@ public struct PortalServices: Sendable {
         self.database = database
         self.logger = logger
         self.runtime = runtime
+        metrics = PortalMetrics()
         admission = Admission(policy: configuration.memoryPolicy, defaultMaxBots: configuration.maxBotsPerClient,
                               gauge: MemoryGauge(runtime: runtime, logger: logger))
         audit = AuditTrail(database: database, logger: logger)
         lifecycle = BotLifecycle(database: database, runtime: self.runtime, secretBox: secretBox, admission: admission,
                                  image: configuration.botImage, exchangeOverride: configuration.exchangeOverride,
-                                 allowTestStrategies: configuration.allowTestStrategies, logger: logger)
-        bridge = FreqtradeBridge(lifecycle: lifecycle, audit: audit, logger: logger)
+                                 allowTestStrategies: configuration.allowTestStrategies, metrics: metrics, logger: logger)
+        bridge = FreqtradeBridge(lifecycle: lifecycle, audit: audit, logger: logger, metrics: metrics)
         reconciler = Reconciler(database: database, runtime: self.runtime, lifecycle: lifecycle, audit: audit, bridge: bridge, logger: logger)
         sessions = SessionManager(database: database, configuration: configuration)
         hasher = PasswordHasher(cost: configuration.bcryptCost)
         accounts = AccountService(database: database, hasher: hasher, audit: audit)
-        throttle = LoginThrottle(maxFailures: configuration.loginMaxFailures, window: configuration.loginWindow, lockout: configuration.loginLockout)
+        throttle = LoginThrottle(maxFailures: configuration.loginMaxFailures, window: configuration.loginWindow, lockout: configuration.loginLockout,
+                                 metrics: metrics)
         doctor = Doctor(configuration: configuration, runtime: runtime, database: database, lifecycle: lifecycle, bridge: bridge)
         lockdown = Lockdown(database: database, lifecycle: lifecycle, audit: audit, logger: logger)
         apiDescription = APIDescription.load(webRoot: configuration.webRoot)
@@ -58,11 +61,14 @@ public struct PortalServices: Sendable {
 public func buildRouter(_ services: PortalServices) -> Router<PortalContext> {
     let configuration = services.configuration
     let router = Router(context: PortalContext.self)
+    router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
     router.add(middleware: ResponseHardeningMiddleware(notFoundPage: configuration.webRoot + "/404.html"))
     router.add(middleware: ClientAddressMiddleware())
     // Static pages of web/: only GET/HEAD, no directory listing, ".." refused, index.html for "/",
     // and nothing under /api/ (web/api/openapi.json is served by the API only).
     router.add(middleware: StaticFilesMiddleware(webRoot: configuration.webRoot, logger: services.logger))
+
+    router.addRoutes(MetricsController(services: services).endpoints)
 
     let api = router.group("api/v1")
         .add(middleware: CSRFMiddleware(allowedOrigins: Set([configuration.publicOrigin].compactMap { $0 }), audit: services.audit))
@@ -93,7 +99,7 @@ public func buildApplication(_ configuration: PortalConfiguration, runtime: any 
         logger: logger
     )
     app.addServices(
-        ReconcilerService(reconciler: services.reconciler, interval: .seconds(Int64(configuration.reconcileInterval)), logger: logger),
+        ReconcilerService(reconciler: services.reconciler, interval: .seconds(Int64(configuration.reconcileInterval)), metrics: services.metrics, logger: logger),
         SessionCleanupService(database: database, throttle: services.throttle, idleTimeout: configuration.sessionIdleTimeout, logger: logger),
         StartupMemoryReleaseService(logger: logger)
     )

@@ -72,6 +72,24 @@ public enum DatabaseBackup {
         return keptAside
     }
 
+    /// What a restore drill checks of a backup restored into a scratch file: its integrity, that it
+    /// is an fta database this binary knows, and the rows of each of its tables.
+    public static func drill(restoredAt path: String) throws -> [String: Int] {
+        try checkIntegrity(of: path)
+        let knownMigrations = Set(AppDatabase.migrator.migrations)
+        return try DatabaseQueue(path: path, configuration: readOnlyConfiguration()).read { db in
+            guard try db.tableExists("grdb_migrations"), try db.tableExists("bots") else { throw StoreError.notAnFTADatabase(path: path) }
+            guard Set(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")).isSubset(of: knownMigrations) else {
+                throw StoreError.newerSchema(path: path)
+            }
+            var counts: [String: Int] = [:]
+            for table in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'grdb_migrations'") {
+                counts[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table.quotedDatabaseIdentifier)") ?? 0
+            }
+            return counts
+        }
+    }
+
     /// Throws unless `PRAGMA integrity_check` says "ok".
     public static func checkIntegrity(of path: String) throws {
         let report: [String]

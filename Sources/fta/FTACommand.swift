@@ -13,6 +13,7 @@ struct FTACommand: AsyncParsableCommand {
         commandName: "fta",
         abstract: "Freqtrade bots as a service: a portal, a SQLite store, hardened dry-run bots.",
         discussion: "Configuration comes from FTA_* environment variables (see .env.example); flags override them.",
+        version: FTAVersion.current,
         subcommands: [Serve.self, Migrate.self, Config.self, Admin.self, Client.self, Backup.self, Restore.self, Doctor.self, Reconcile.self,
                       LockdownCommand.self]
     )
@@ -94,16 +95,55 @@ struct Serve: AsyncParsableCommand {
 }
 
 struct Backup: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Write a consistent copy of the database (safe while fta serve runs).")
+    static let configuration = CommandConfiguration(
+        abstract: "Write a consistent copy of the database (safe while fta serve runs).",
+        discussion: """
+        fta backup FILE: one copy to FILE. fta backup --scheduled: a copy in FTA_BACKUP_DIR named by its UTC \
+        time, encrypted when FTA_BACKUP_KEY_FILE is set, the newest FTA_BACKUP_KEEP kept, then FTA_BACKUP_HOOK \
+        run with its path (the daily timer runs this). fta backup --drill: restore the newest scheduled backup \
+        into a scratch file and check it (the live database is never touched).
+        """
+    )
     @OptionGroup var common: CommonOptions
-    @Argument(help: "The backup file to write (mode 0600).") var file: String
+    @Flag(help: "A scheduled backup into FTA_BACKUP_DIR, with retention and the hook.") var scheduled = false
+    @Flag(help: "Prove the newest scheduled backup restores: into a scratch file, checked, rows counted.") var drill = false
+    @Argument(help: "The backup file to write (mode 0600).") var file: String?
+
+    func validate() throws {
+        if scheduled && drill { throw ValidationError("--scheduled and --drill are two different runs") }
+        if (scheduled || drill) == (file != nil) { throw ValidationError(file == nil ? "name the backup FILE, or use --scheduled or --drill" : "FILE is for a one-off backup; --scheduled and --drill use FTA_BACKUP_DIR") }
+    }
 
     func run() async throws {
         tightenUmask()
         let configuration = try common.load(requireSecrets: false)
         let started = Date()
-        try DatabaseBackup.backup(databaseAt: configuration.databasePath, to: file)
-        print("backup written to \(file) (integrity ok, \(String(format: "%.2f", Date().timeIntervalSince(started))) s)")
+        let seconds = { String(format: "%.2f", Date().timeIntervalSince(started)) }
+        let backups = ScheduledBackups(configuration: configuration)
+        do {
+            if scheduled {
+                let outcome = try backups.run()
+                print("backup written to \(outcome.file) (\(outcome.bytes) bytes, integrity ok\(outcome.sealed ? ", encrypted" : ""), \(seconds()) s)")
+                print("kept \(outcome.kept) of at most \(backups.keep)" + (outcome.deleted.isEmpty ? "" : "; deleted \(outcome.deleted.joined(separator: ", "))"))
+                if let hook = outcome.hook {
+                    guard hook.status == 0 else {
+                        throw ValidationError("the backup is written, but FTA_BACKUP_HOOK exited \(hook.status): \(hook.output)")
+                    }
+                    print("FTA_BACKUP_HOOK done")
+                }
+            } else if drill {
+                let report = try backups.drill()
+                let rows = report.rows.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                print("restore drill: \(report.file) (\(ISO8601DateFormatter().string(from: report.date))\(report.sealed ? ", encrypted" : "")) restores: integrity ok, \(rows) (\(seconds()) s)")
+            } else if let file {
+                try DatabaseBackup.backup(databaseAt: configuration.databasePath, to: file)
+                print("backup written to \(file) (integrity ok, \(seconds()) s)")
+            }
+        } catch let error as ScheduledBackups.BackupError {
+            throw ValidationError("\(error)")
+        } catch let error as StoreError {
+            throw ValidationError("\(error)")
+        }
     }
 }
 
@@ -116,10 +156,21 @@ struct Restore: AsyncParsableCommand {
         tightenUmask()
         let configuration = try common.load(requireSecrets: false)
         do {
-            let aside = try DatabaseBackup.restore(from: file, to: configuration.databasePath)
+            // An encrypted scheduled backup is opened with FTA_BACKUP_KEY_FILE into a private
+            // scratch file first; the restore then reads that as any backup.
+            var source = file
+            let scratch = NSTemporaryDirectory() + "fta-restore-\(getpid()).sqlite"
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            if try ScheduledBackups.isSealed(file) {
+                try ScheduledBackups.writePrivate(try ScheduledBackups(configuration: configuration).open(file), to: scratch)
+                source = scratch
+            }
+            let aside = try DatabaseBackup.restore(from: source, to: configuration.databasePath)
             print("restored \(file) into \(configuration.databasePath)")
             if let aside { print("the previous database is kept at \(aside)") }
         } catch let error as StoreError {
+            throw ValidationError("\(error)")
+        } catch let error as ScheduledBackups.BackupError {
             throw ValidationError("\(error)")
         }
     }

@@ -33,6 +33,8 @@ declare -A NEEDED=(
     # The firewall tests: network namespaces (nsenter, unshare) and the systemd unit's check.
     [util-linux]=/usr/bin/nsenter
     [systemd]=/usr/bin/systemd-analyze
+    # The metrics tests check /metrics with Prometheus's own linter.
+    [prometheus]=/usr/bin/promtool
 )
 
 missing=()

@@ -11,11 +11,13 @@ public actor LoginThrottle {
     let lockout: TimeInterval
     private var failures: [String: [Date]] = [:]
     private var lockedUntil: [String: Date] = [:]
+    let metrics: PortalMetrics?
 
-    public init(maxFailures: Int, window: TimeInterval, lockout: TimeInterval) {
+    public init(maxFailures: Int, window: TimeInterval, lockout: TimeInterval, metrics: PortalMetrics? = nil) {
         self.maxFailures = maxFailures
         self.window = window
         self.lockout = lockout
+        self.metrics = metrics
     }
 
     /// Seconds until the first of `keys` that is locked out is free again, or nil when none is.
@@ -35,13 +37,18 @@ public actor LoginThrottle {
     /// Records a failure for each key; returns the delay to wait before answering.
     public func recordFailure(_ keys: [String], now: Date = Date()) -> Duration {
         var worst = 0
+        var lockedOut = 0
         for key in keys {
             var recent = failures[key, default: []].filter { now.timeIntervalSince($0) < window }
             recent.append(now)
             failures[key] = recent
             worst = max(worst, recent.count)
-            if recent.count >= maxFailures { lockedUntil[key] = now.addingTimeInterval(lockout) }
+            if recent.count >= maxFailures {
+                if (lockedUntil[key] ?? .distantPast) <= now { lockedOut += 1 }
+                lockedUntil[key] = now.addingTimeInterval(lockout)
+            }
         }
+        metrics?.loginFailed(lockedOut: lockedOut)
         // 250 ms more per recent failure, up to 2 s: slows guessing without hurting typos much.
         return .milliseconds(min(worst * 250, 2000))
     }

@@ -18,8 +18,10 @@ public struct FreqtradeBridge: Sendable {
     /// Freqtrade answers on the local network in milliseconds; a bot busy computing a candle
     /// may take a second or two. Beyond this, the user gets "bot_timeout" instead of waiting.
     let timeout: Duration
+    let metrics: PortalMetrics?
 
-    public init(lifecycle: BotLifecycle, audit: AuditTrail, logger: Logger, timeout: Duration = .seconds(5)) {
+    public init(lifecycle: BotLifecycle, audit: AuditTrail, logger: Logger, timeout: Duration = .seconds(5), metrics: PortalMetrics? = nil) {
+        self.metrics = metrics
         self.lifecycle = lifecycle
         self.audit = audit
         self.tokens = TokenCache()
@@ -52,6 +54,7 @@ public struct FreqtradeBridge: Sendable {
     public func enforceDryRun(_ bot: BotRecord, address: String? = nil) async throws {
         guard case .live(let reported) = try await dryRunVerdict(bot, address: address) else { return }
         try await lifecycle.quarantine(bot.id, reason: "the bot reported dry_run = \(reported)")
+        metrics?.dryRunGuardTripped()
         await audit.record(AuditEntry(actor: "dry-run-guard", clientId: bot.clientId.rawValue, action: "bot.quarantine", target: bot.id.rawValue,
                                       outcome: .success, detail: "show_config.dry_run was \(reported); container stopped"))
         logger.critical("bot left dry-run: quarantined", metadata: ["bot": "\(bot.id)"])
@@ -79,7 +82,8 @@ public struct FreqtradeBridge: Sendable {
             headers.append(("Content-Type", "application/json"))
         }
         let response = try await send(HTTPRequest(method: method, url: "http://\(address):\(BotPaths.apiPort)\(path)", headers: headers,
-                                                  body: payload, timeout: timeout, connectTimeout: .seconds(2), maxResponseBytes: 4 << 20))
+                                                  body: payload, timeout: timeout, connectTimeout: .seconds(2), maxResponseBytes: 4 << 20),
+                                  bot: bot.id.rawValue)
         if response.status == 401 && !retried {
             await tokens.forget(bot.id.rawValue)
             return try await request(bot, address: address, method, path, body: body, retried: true)
@@ -99,7 +103,8 @@ public struct FreqtradeBridge: Sendable {
         let secrets = try await lifecycle.secrets(of: bot.id)
         let basic = Data("\(secrets.apiUsername):\(secrets.apiPassword)".utf8).base64EncodedString()
         let response = try await send(HTTPRequest(method: "POST", url: "http://\(address):\(BotPaths.apiPort)/api/v1/token/login",
-                                                  headers: [("Authorization", "Basic \(basic)")], timeout: timeout, connectTimeout: .seconds(2)))
+                                                  headers: [("Authorization", "Basic \(basic)")], timeout: timeout, connectTimeout: .seconds(2)),
+                                  bot: bot.id.rawValue)
         guard response.status == 200, let token = (try? JSONDecoder().decode(JSONValue.self, from: response.body))?["access_token"]?.stringValue else {
             logger.warning("bot API login failed", metadata: ["bot": "\(bot.id)", "status": "\(response.status)"])
             throw DomainError.botUnreachable("The portal could not sign in to the bot's API.")
@@ -109,12 +114,17 @@ public struct FreqtradeBridge: Sendable {
         return token
     }
 
-    private func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+    private func send(_ request: HTTPRequest, bot: String) async throws -> HTTPResponse {
+        let started = ContinuousClock.now
         do {
-            return try await HTTPTransport.perform(request)
+            let response = try await HTTPTransport.perform(request)
+            metrics?.bridgeCall(bot: bot, duration: ContinuousClock.now - started, failed: response.status >= 500)
+            return response
         } catch .timeout {
+            metrics?.bridgeCall(bot: bot, duration: ContinuousClock.now - started, failed: true)
             throw DomainError.botTimeout
         } catch {
+            metrics?.bridgeCall(bot: bot, duration: ContinuousClock.now - started, failed: true)
             throw DomainError.botUnreachable("The bot's API is not reachable yet. A starting bot needs a minute.")
         }
     }

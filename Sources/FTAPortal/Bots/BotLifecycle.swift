@@ -19,10 +19,12 @@ public struct BotLifecycle: Sendable {
     let exchangeOverride: ExchangeOverride?
     let allowTestStrategies: Bool
     let locks: KeyedLock
+    let metrics: PortalMetrics?
     let logger: Logger
 
     public init(database: AppDatabase, runtime: any BotRuntime, secretBox: SecretBox, admission: Admission, image: String,
-                exchangeOverride: ExchangeOverride?, allowTestStrategies: Bool, logger: Logger) {
+                exchangeOverride: ExchangeOverride?, allowTestStrategies: Bool, metrics: PortalMetrics? = nil, logger: Logger) {
+        self.metrics = metrics
         self.database = database
         self.runtime = runtime
         self.secretBox = secretBox
@@ -166,6 +168,7 @@ public struct BotLifecycle: Sendable {
     /// Marks the bot failed with a user-facing reason and throws the matching domain error.
     private func fail(_ id: BotID, _ error: RuntimeError) async throws -> Never {
         let domainError = error.domainError
+        if case .refused = error { metrics?.proxyDenied() }
         logger.error("bot operation failed", metadata: ["bot": "\(id)", "error": "\(error)"])
         _ = try? await database.updateBot(id) { $0.state = .failed; $0.lastError = domainError.message }
         throw domainError

@@ -87,6 +87,12 @@ public enum ConfigurationCatalog {
         Section(title: "Background work", variables: [
             .init("FTA_RECONCILE_SECONDS", "30", ["Seconds between two reconcile passes (database vs Docker)."]),
         ]),
+        Section(title: "Scheduled backups (fta backup --scheduled; docs/operations.md)", variables: [
+            .init("FTA_BACKUP_DIR", "/var/lib/fta/backups", ["Where scheduled backups go: fta-<UTC time>.sqlite (or .sqlite.enc), mode 0600."]),
+            .init("FTA_BACKUP_KEEP", "7", ["How many scheduled backups to keep; older ones are deleted after a new one is checked."]),
+            .init("FTA_BACKUP_KEY_FILE", "", ["A file holding a 64-hex-character key (openssl rand -hex 32): backups are then encrypted", "with AES-256-GCM. Keep the key off this disk too, or a thief of the disk has both."]),
+            .init("FTA_BACKUP_HOOK", "", ["A program run after each scheduled backup with the backup's path as its one argument, to", "copy it off the host (rclone, aws s3 cp, scp...). Its failure is reported, the backup kept."]),
+        ]),
         Section(title: "Tests only: never set these in production", variables: [
             .init("FTA_ALLOW_TEST_STRATEGIES", "false", ["Offer test-only strategies (FtaQuickTest)."]),
             .init("FTA_EXCHANGE_OVERRIDE", "", ["JSON {\"ccxt_config\":{...},\"ccxt_async_config\":{...}} pointing bots at a local market simulator."]),

@@ -44,6 +44,11 @@ public struct PortalConfiguration: Sendable {
     public var allowTestStrategies: Bool
     public var exchangeOverride: ExchangeOverride?
     public var logLevel: String
+    /// FTA_BACKUP_*: scheduled backups (`fta backup --scheduled`).
+    public var backupDirectory: String
+    public var backupKeep: Int
+    public var backupKeyFile: String?
+    public var backupHook: String?
 
     /// The variables fta reads, with their defaults: from `ConfigurationCatalog`, their one owner.
     public static var variables: [(name: String, defaultValue: String?, doc: String)] {
@@ -68,6 +73,12 @@ public struct PortalConfiguration: Sendable {
                 throw ConfigurationError(variable: name, problem: "must be a whole number from \(range.lowerBound) to \(range.upperBound), got '\(values[name] ?? "")'")
             }
             return v
+        }
+        func absolute(_ name: String) throws(ConfigurationError) -> String {
+            guard let path = values[name], path.hasPrefix("/"), !path.contains("\n") else {
+                throw ConfigurationError(variable: name, problem: "must be an absolute path, got '\(values[name] ?? "")'")
+            }
+            return path
         }
         func bool(_ name: String) throws(ConfigurationError) -> Bool {
             switch values[name]?.lowercased() {
@@ -182,7 +193,11 @@ public struct PortalConfiguration: Sendable {
             reconcileInterval: TimeInterval(try int("FTA_RECONCILE_SECONDS", 1...3600)),
             allowTestStrategies: try bool("FTA_ALLOW_TEST_STRATEGIES"),
             exchangeOverride: override,
-            logLevel: level
+            logLevel: level,
+            backupDirectory: try absolute("FTA_BACKUP_DIR"),
+            backupKeep: try int("FTA_BACKUP_KEEP", 1...1000),
+            backupKeyFile: values["FTA_BACKUP_KEY_FILE"] == nil ? nil : try absolute("FTA_BACKUP_KEY_FILE"),
+            backupHook: values["FTA_BACKUP_HOOK"] == nil ? nil : try absolute("FTA_BACKUP_HOOK")
         )
     }
 

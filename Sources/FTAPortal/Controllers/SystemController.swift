@@ -42,23 +42,34 @@ struct SystemController {
             var by: String?
             var reason: String?
         }
+        struct Backups: Codable {
+            var count: Int
+            var keep: Int
+            var newest: Date?
+            var encrypted: Bool?
+        }
+        var version: String
         var checks: [DoctorCheck]
         var budget: BudgetView
         var docker: Docker
         var bots: Bots
         var lockdown: LockdownState
+        var backups: Backups
     }
 
     @Sendable func system(_ request: Request, context: PortalContext) async throws -> System {
         _ = try context.requireAdmin()
         let bots = try await database.bots()
+        let backups = ScheduledBackups(configuration: doctor.configuration).list()
         return System(
+            version: FTAVersion.current,
             checks: await doctor.run(hostChecks: false),
             budget: BudgetView(try await admission.currentAccount(database: database)),
             docker: .init(reachable: await runtime.isReachable()),
             bots: .init(total: bots.count, running: bots.filter { $0.state == .running }.count),
             lockdown: try await database.lockdown().map { System.LockdownState(active: true, since: $0.since, by: $0.by, reason: $0.reason) }
-                ?? System.LockdownState(active: false)
+                ?? System.LockdownState(active: false),
+            backups: .init(count: backups.count, keep: doctor.configuration.backupKeep, newest: backups.first?.date, encrypted: backups.first?.sealed)
         )
     }
 }

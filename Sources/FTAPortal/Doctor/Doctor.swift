@@ -69,6 +69,7 @@ public struct Doctor: Sendable {
         checks += await botsComply()
         checks.append(diskHeadroom())
         checks.append(await botStorage())
+        checks.append(backups())
         checks.append(memoryHeadroom())
         return checks
     }
@@ -267,6 +268,21 @@ public struct Doctor: Sendable {
             return .fail("bots.storage", detail, fix: "a bot's volume is nearly full: look at its logs, or grow the store (install.sh --bot-store-mb)")
         }
         return .pass("bots.storage", detail)
+    }
+
+    /// Scheduled backups (the daily fta-backup.timer): there is one, and the newest is recent.
+    func backups(now: Date = Date()) -> DoctorCheck {
+        let directory = configuration.backupDirectory
+        guard let newest = ScheduledBackups.list(directory).first else {
+            return .warn("backups", "no scheduled backup in \(directory) yet",
+                         fix: "run: fta-admin backup --scheduled (install.sh enables fta-backup.timer, which runs it daily)")
+        }
+        let hours = Int(now.timeIntervalSince(newest.date) / 3600)
+        let detail = "newest \(newest.path) is \(hours) h old\(newest.sealed ? ", encrypted" : ""); keeping \(configuration.backupKeep)"
+        // Daily, at a random time within 30 minutes, catching up at boot: over 26 h means a run was missed.
+        if hours >= 72 { return .fail("backups", detail, fix: "see: systemctl status fta-backup.timer fta-backup.service; journalctl -u fta-backup") }
+        if hours >= 26 { return .warn("backups", detail, fix: "the daily backup did not run: systemctl status fta-backup.timer; journalctl -u fta-backup") }
+        return .pass("backups", detail)
     }
 
     /// Whether two paths are on one filesystem (nil when one cannot be read).

@@ -3,6 +3,8 @@ import HTTPTypes
 /// Header names the portal reads or sets that HTTPTypes does not name.
 extension HTTPField.Name {
     static let xForwardedFor = Self("X-Forwarded-For")!
+    static let xRealIP = Self("X-Real-IP")!
+    static let forwarded = Self("Forwarded")!
     static let referrerPolicy = Self("Referrer-Policy")!
     static let xFrameOptions = Self("X-Frame-Options")!
     static let crossOriginOpenerPolicy = Self("Cross-Origin-Opener-Policy")!

@@ -197,17 +197,25 @@ extension Reconciler {
 public struct ReconcilerService: Service {
     let reconciler: Reconciler
     let interval: Duration
+    let metrics: PortalMetrics?
     let logger: Logger
 
-    public init(reconciler: Reconciler, interval: Duration, logger: Logger) {
+    public init(reconciler: Reconciler, interval: Duration, metrics: PortalMetrics? = nil, logger: Logger) {
         self.reconciler = reconciler
         self.interval = interval
+        self.metrics = metrics
         self.logger = logger
     }
 
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do { _ = try await reconciler.reconcileOnce() } catch {
+            let started = ContinuousClock.now
+            do {
+                let report = try await reconciler.reconcileOnce()
+                metrics?.reconcilePass(duration: ContinuousClock.now - started, ok: report.errors.isEmpty,
+                                       oomKilled: report.oomKilled.count, recreated: report.recreated.count)
+            } catch {
+                metrics?.reconcilePass(duration: ContinuousClock.now - started, ok: false)
                 logger.warning("reconcile pass failed", metadata: ["error": "\(error)"])
             }
             // Graceful shutdown does not cancel tasks: without this, SIGTERM waits out the sleep.

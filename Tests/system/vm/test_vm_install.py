@@ -33,13 +33,14 @@ import pytest
 
 from fta_system_support import missing
 from fta_vm_support import BOOT_TIMEOUT_S, REPO, VM
-from fta_vm_install import InstalledVM, freqtrade_support
+from fta_vm_install import InstalledVM, freqtrade_support, portal_support
 
 UNITS = ["fta.service", "fta-proxy.service", "docker.service", "nginx.service"]
 # What an installation leaves on the host; after --purge, none of it may be there.
 INSTALLED_PATHS = ["/etc/fta", "/var/lib/fta", "/var/log/fta", "/usr/local/bin/fta", "/usr/local/sbin/fta-admin",
                    "/usr/local/share/fta", "/usr/local/lib/fta", "/etc/nginx/conf.d/fta.conf",
                    "/etc/systemd/system/fta.service", "/etc/systemd/system/fta-proxy.service",
+                   "/etc/systemd/system/fta-backup.service", "/etc/systemd/system/fta-backup.timer",
                    "/var/lib/fta-bot-store", "/var/lib/fta-bot-store.xfs",
                    "/etc/systemd/system/docker.service.d/fta-bot-store.conf"]
 BOT_STORE = "/var/lib/fta-bot-store"
@@ -255,6 +256,29 @@ def test_a_bot_that_fills_its_volume_stops_at_its_cap(installed, running_bot):
     # The full bot hurt only itself; the space comes back when the file goes.
     vm.out(f"docker exec fta-bot-{bot} rm -f /freqtrade/user_data/fill")
     assert installed.bot_state(running_bot["owner"], bot)["state"] == "running"
+
+
+def test_the_version_the_daily_backup_and_local_metrics(installed, running_bot):
+    """Issue 14 on the real host: `fta --version` and GET /system name the release; the daily
+    backup timer is enabled, its service writes a private backup the drill restores; /metrics
+    answers the host's own scraper with the version and the backup, and is a 404 through nginx."""
+    vm = installed.vm
+    version = installed.name.split("-linux-")[0].removeprefix("fta-")
+    assert vm.out("fta --version") == version
+    status, system = installed.call("GET", "/system", installed.login())
+    assert status == 200 and system["version"] == version, system
+    assert vm.out("systemctl is-enabled fta-backup.timer") == "enabled"
+    assert vm.out("systemctl is-active fta-backup.timer") == "active"
+    vm.out("systemctl start fta-backup.service", timeout=300)
+    listing = vm.out("stat -c '%a %U %n' /var/lib/fta/backups/fta-*.sqlite")
+    assert re.fullmatch(r"600 fta /var/lib/fta/backups/fta-\d{8}T\d{6}Z\.sqlite", listing), listing
+    drill = vm.out("fta-admin backup --drill")
+    assert "integrity ok" in drill and "clients " in drill, drill
+    metrics = vm.out("curl -fsS http://127.0.0.1:8080/metrics")
+    assert f'fta_build_info{{version="{version}"}} 1' in metrics and "\nfta_backups 1\n" in metrics, metrics[-2000:]
+    RESULTS["metrics_families"] = metrics.count("# TYPE ")
+    status, _, _ = portal_support.request(installed.tunnel.url + "/metrics")
+    assert status == 404, status
 
 
 def test_the_portal_journal_has_no_thread_priority_noise(installed, running_bot):

@@ -101,6 +101,20 @@ stage_build() {
     STAGED_BIN=$scratch/release/fta
 }
 
+# What `fta --version` and GET /api/v1/system report: the release's VERSION, or for a checkout
+# `git describe`; installed beside the web files, where the binary looks for it (FTAVersion).
+install_version_file() {
+    local version="" tmp
+    if [ -f "$SCRIPT_DIR/VERSION" ]; then version=$(head -n 1 "$SCRIPT_DIR/VERSION")
+    elif have git && [ -d "$SCRIPT_DIR/.git" ]; then version=$(git -C "$SCRIPT_DIR" describe --tags --always --dirty 2>/dev/null || true); fi
+    [[ $version =~ ^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$ ]] || return 0
+    tmp=$(new_tmp)
+    printf '%s\n' "$version" >"$tmp"
+    run install -d -m 0755 "$SHARE_DIR"
+    put_file "$tmp" "$SHARE_DIR/VERSION" 644 root root
+    if ((FILE_CHANGED)); then RESTART_FTA=1; fi
+}
+
 step_7_binary() {
     step "Installing the fta binary and web files"
     local source
@@ -131,6 +145,7 @@ step_7_binary() {
         put_file "$STAGED_BIN" "$FTA_BIN" 755 root root
         if ((FILE_CHANGED)); then RESTART_FTA=1; fi
     fi
+    install_version_file
 
     # Static files: replaced as a whole (a new tree beside the old, then swapped) when they differ.
     if [ ! -d "$STAGED_WEB" ] || [ -z "$(ls -A "$STAGED_WEB" 2>/dev/null)" ]; then

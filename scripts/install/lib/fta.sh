@@ -80,6 +80,15 @@ step_10_migrate() {
         return 0
     fi
     err=$(new_tmp)
+    # An upgrade with migrations to apply: an online backup first (FTA_BACKUP_DIR), so that the
+    # schema change can be undone with fta restore.
+    if [ -f "$(database_path)" ]; then
+        out=$(as_fta "$FTA_BIN" migrate --check 2>/dev/null) || rc=$?
+    fi
+    if ((rc == 3)) && [[ $out == *pending* ]]; then
+        changed "back up the database before migrating it ($(tail -n 1 <<<"$out"))"
+        as_fta "$FTA_BIN" backup --scheduled >>"$INSTALL_LOG" 2>&1 || fail "the backup before migrating failed (see $INSTALL_LOG); nothing was migrated"
+    fi
     out=$(as_fta "$FTA_BIN" migrate 2>"$err") || {
         cat "$err" >>"$INSTALL_LOG"
         fail "fta migrate failed: $(tail -n 3 "$err")"

@@ -58,6 +58,79 @@ WantedBy=multi-user.target
 EOF
 }
 
+# The daily scheduled backup (`fta backup --scheduled`: FTA_BACKUP_DIR, FTA_BACKUP_KEEP, optional
+# encryption and hook; docs/operations.md), as the fta user with the portal's configuration and
+# its sandbox. Persistent: a host that was off at the hour catches up at boot.
+backup_unit() {
+    cat <<EOF
+# Installed by fta's install.sh; re-run it rather than editing this file.
+[Unit]
+Description=fta scheduled backup (fta backup --scheduled)
+After=fta.service
+[Service]
+Type=oneshot
+User=$FTA_USER
+Group=$FTA_USER
+EnvironmentFile=$ENV_FILE
+ExecStart=$FTA_BIN backup --scheduled
+WorkingDirectory=$DATA_DIR
+UMask=0077
+Nice=10
+IOSchedulingClass=idle
+NoNewPrivileges=yes
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+# The backups go under the data directory by default; a FTA_BACKUP_DIR elsewhere must be added here.
+ReadWritePaths=$DATA_DIR
+CapabilityBoundingSet=
+RestrictSUIDSGID=yes
+LockPersonality=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectControlGroups=yes
+EOF
+}
+
+backup_timer() {
+    cat <<EOF
+# Installed by fta's install.sh; re-run it rather than editing this file.
+[Unit]
+Description=fta daily scheduled backup
+[Timer]
+OnCalendar=daily
+RandomizedDelaySec=30min
+Persistent=true
+[Install]
+WantedBy=timers.target
+EOF
+}
+
+install_backup_timer() {
+    if ! ((HAVE_SYSTEMD)); then
+        info "no systemd: no daily backup timer; run fta-admin backup --scheduled from cron"
+        return 0
+    fi
+    local tmp changed_units=0
+    tmp=$(new_tmp)
+    backup_unit >"$tmp"
+    put_file "$tmp" /etc/systemd/system/fta-backup.service 644 root root
+    ((FILE_CHANGED)) && changed_units=1
+    backup_timer >"$tmp"
+    put_file "$tmp" /etc/systemd/system/fta-backup.timer 644 root root
+    ((FILE_CHANGED)) && changed_units=1
+    if ((changed_units)); then run systemctl daemon-reload; fi
+    if ! systemctl is-enabled --quiet fta-backup.timer 2>/dev/null || ! systemctl is-active --quiet fta-backup.timer 2>/dev/null; then
+        changed "enable the daily backup (fta-backup.timer)"
+        run systemctl enable --now fta-backup.timer
+        # The first one now, so that a fresh host has a backup (and doctor a date) from day one.
+        if ! ((DRY_RUN)) && ! systemctl start fta-backup.service >>"$INSTALL_LOG" 2>&1; then
+            warn "the first scheduled backup failed: journalctl -u fta-backup"
+        fi
+    fi
+}
+
 # supervised_start NAME PIDFILE LOG RESTART CMD...: (re)starts CMD under fta-supervise.
 supervised_running() { local pid; pid=$(cat "$1" 2>/dev/null) && process_alive "$pid"; }
 supervised_stop() {
@@ -112,5 +185,6 @@ step_11_service() {
             "$LIBEXEC_DIR/fta-run" --user "$FTA_USER" --env-file "$ENV_FILE" --chdir "$DATA_DIR" -- "$FTA_BIN" serve
     fi
     ((DRY_RUN)) || wait_for_portal
+    install_backup_timer
 }
 

@@ -54,6 +54,12 @@ uninstall() {
             run rm -f /etc/systemd/system/fta.service
             run systemctl daemon-reload
         fi
+        if [ -f /etc/systemd/system/fta-backup.timer ]; then
+            changed "stop, disable and remove the daily backup (fta-backup.timer)"
+            run systemctl disable --now fta-backup.timer
+            run rm -f /etc/systemd/system/fta-backup.timer /etc/systemd/system/fta-backup.service
+            run systemctl daemon-reload
+        fi
     elif supervised_running "$RUN_DIR/fta.pid"; then
         changed "stop fta (supervisor pid $(cat "$RUN_DIR/fta.pid"))"
         ((DRY_RUN)) || supervised_stop "$RUN_DIR/fta.pid"
