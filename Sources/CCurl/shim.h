@@ -30,6 +30,12 @@ static inline CURLcode fta_curl_setopt_write_function(CURL *handle, fta_curl_wri
     return curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, callback);
 }
 
+typedef size_t (*fta_curl_read_callback)(char *buffer, size_t size, size_t nitems, void *userdata);
+
+static inline CURLcode fta_curl_setopt_read_function(CURL *handle, fta_curl_read_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_READFUNCTION, callback);
+}
+
 static inline CURLcode fta_curl_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }

@@ -101,7 +101,8 @@ public func buildApplication(_ configuration: PortalConfiguration, runtime: any 
     app.addServices(
         ReconcilerService(reconciler: services.reconciler, interval: .seconds(Int64(configuration.reconcileInterval)), metrics: services.metrics, logger: logger),
         SessionCleanupService(database: database, throttle: services.throttle, idleTimeout: configuration.sessionIdleTimeout, logger: logger),
-        StartupMemoryReleaseService(logger: logger)
+        StartupMemoryReleaseService(logger: logger),
+        AlertService(services: services, logger: logger)
     )
     return app
 }

@@ -93,6 +93,16 @@ public enum ConfigurationCatalog {
             .init("FTA_BACKUP_KEY_FILE", "", ["A file holding a 64-hex-character key (openssl rand -hex 32): backups are then encrypted", "with AES-256-GCM. Keep the key off this disk too, or a thief of the disk has both."]),
             .init("FTA_BACKUP_HOOK", "", ["A program run after each scheduled backup with the backup's path as its one argument, to", "copy it off the host (rclone, aws s3 cp, scp...). Its failure is reported, the backup kept."]),
         ]),
+        Section(title: "Alerts (docs/operations.md): a webhook, e-mail, or both; none when both are empty", variables: [
+            .init("FTA_ALERT_WEBHOOK_URL", "", ["Each alert and each recovery is POSTed here as JSON (http or https)."]),
+            .init("FTA_ALERT_SMTP_URL", "", ["smtp://relay:587 (STARTTLS when offered) or smtps://relay:465."]),
+            .init("FTA_ALERT_EMAIL_FROM", ""),
+            .init("FTA_ALERT_EMAIL_TO", "", ["One address or several, comma-separated."]),
+            .init("FTA_ALERT_SMTP_USER", "", ["The relay's login, if it asks for one (install.sh fills an empty password with a random one:", "replace it with the relay's)."]),
+            .init("FTA_ALERT_SMTP_PASSWORD", ""),
+            .init("FTA_ALERT_CHECK_SECONDS", "30", ["Seconds between two looks at what to alert on."]),
+            .init("FTA_ALERT_REPEAT_MINUTES", "360", ["An alert still firing is sent again at most this often; a recovery is always sent."]),
+        ]),
         Section(title: "Tests only: never set these in production", variables: [
             .init("FTA_ALLOW_TEST_STRATEGIES", "false", ["Offer test-only strategies (FtaQuickTest)."]),
             .init("FTA_EXCHANGE_OVERRIDE", "", ["JSON {\"ccxt_config\":{...},\"ccxt_async_config\":{...}} pointing bots at a local market simulator."]),

@@ -49,6 +49,8 @@ public struct PortalConfiguration: Sendable {
     public var backupKeep: Int
     public var backupKeyFile: String?
     public var backupHook: String?
+    /// FTA_ALERT_*: where alerts go, how often to look, how often to repeat.
+    public var alerts: AlertSettings
 
     /// The variables fta reads, with their defaults: from `ConfigurationCatalog`, their one owner.
     public static var variables: [(name: String, defaultValue: String?, doc: String)] {
@@ -79,6 +81,30 @@ public struct PortalConfiguration: Sendable {
                 throw ConfigurationError(variable: name, problem: "must be an absolute path, got '\(values[name] ?? "")'")
             }
             return path
+        }
+        func alertSettings() throws(ConfigurationError) -> AlertSettings {
+            let webhook = values["FTA_ALERT_WEBHOOK_URL"]
+            if let webhook, URL(string: webhook)?.scheme.map({ ["http", "https"].contains($0) }) != true || URL(string: webhook)?.host == nil {
+                throw ConfigurationError(variable: "FTA_ALERT_WEBHOOK_URL", problem: "must be an http(s) URL, got '\(webhook)'")
+            }
+            let smtp = values["FTA_ALERT_SMTP_URL"]
+            let to = (values["FTA_ALERT_EMAIL_TO"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            if let smtp {
+                guard URL(string: smtp)?.scheme.map({ ["smtp", "smtps"].contains($0) }) == true, URL(string: smtp)?.host != nil else {
+                    throw ConfigurationError(variable: "FTA_ALERT_SMTP_URL", problem: "must be smtp://host:port or smtps://host:port, got '\(smtp)'")
+                }
+                guard let from = values["FTA_ALERT_EMAIL_FROM"], from.contains("@") else {
+                    throw ConfigurationError(variable: "FTA_ALERT_EMAIL_FROM", problem: "must be an e-mail address when FTA_ALERT_SMTP_URL is set")
+                }
+                _ = from
+                guard !to.isEmpty, to.allSatisfy({ $0.contains("@") && !$0.contains(" ") }) else {
+                    throw ConfigurationError(variable: "FTA_ALERT_EMAIL_TO", problem: "must be one or more e-mail addresses when FTA_ALERT_SMTP_URL is set")
+                }
+            }
+            return AlertSettings(webhookURL: webhook, smtpURL: smtp, emailFrom: values["FTA_ALERT_EMAIL_FROM"], emailTo: to,
+                                 smtpUser: values["FTA_ALERT_SMTP_USER"], smtpPassword: values["FTA_ALERT_SMTP_PASSWORD"],
+                                 checkInterval: TimeInterval(try int("FTA_ALERT_CHECK_SECONDS", 1...3600)),
+                                 repeatInterval: TimeInterval(try int("FTA_ALERT_REPEAT_MINUTES", 1...10080) * 60))
         }
         func bool(_ name: String) throws(ConfigurationError) -> Bool {
             switch values[name]?.lowercased() {
@@ -197,7 +223,8 @@ public struct PortalConfiguration: Sendable {
             backupDirectory: try absolute("FTA_BACKUP_DIR"),
             backupKeep: try int("FTA_BACKUP_KEEP", 1...1000),
             backupKeyFile: values["FTA_BACKUP_KEY_FILE"] == nil ? nil : try absolute("FTA_BACKUP_KEY_FILE"),
-            backupHook: values["FTA_BACKUP_HOOK"] == nil ? nil : try absolute("FTA_BACKUP_HOOK")
+            backupHook: values["FTA_BACKUP_HOOK"] == nil ? nil : try absolute("FTA_BACKUP_HOOK"),
+            alerts: try alertSettings()
         )
     }
 

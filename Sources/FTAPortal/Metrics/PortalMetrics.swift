@@ -11,6 +11,8 @@ import Prometheus
 /// size, free disk, the newest backup's age), so that they can never drift from the database.
 public final class PortalMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
+    /// Counts the alerts read back (the registry's counters are write-only): lockouts, denials.
+    private let tallies = Tallies()
 
     /// Request durations from 1 ms (a static file) to 10 s (a slow bot behind the bridge).
     static let requestBuckets: [Duration] = [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
@@ -19,6 +21,11 @@ public final class PortalMetrics: Sendable {
     /// A reconcile pass inspects every bot: milliseconds on a quiet host, seconds on a busy one.
     static let passBuckets: [Duration] = [.milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
                                           .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30), .seconds(60)]
+
+    /// A metric's name and help text (no namespace or unit parts: the names are written whole).
+    static func describe(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
 
     public init() {
         // Declared up front, so that a scrape shows every counter at 0 before its first event.
@@ -35,27 +42,23 @@ public final class PortalMetrics: Sendable {
 
     /// One request, by its route pattern (`/api/v1/bots/{id}`, never the raw path: bounded labels).
     public func request(route: String, method: String, status: Int, duration: Duration) {
-        registry.makeDurationHistogram(name: "fta_http_request_duration_seconds",
-                                       labels: [("route", route), ("method", method), ("code", "\(status / 100)xx")],
-                                       buckets: Self.requestBuckets, help: "Time to answer a request, by route pattern, method and status class.")
+        registry.makeDurationHistogram(descriptor: Self.describe("fta_http_request_duration_seconds", "Time to answer a request, by route pattern, method and status class."), labels: [("route", route), ("method", method), ("code", "\(status / 100)xx")], buckets: Self.requestBuckets)
             .record(duration)
     }
 
     /// One call to a bot's own API through the bridge.
     public func bridgeCall(bot: String, duration: Duration, failed: Bool) {
-        registry.makeDurationHistogram(name: "fta_bridge_request_duration_seconds", labels: [("bot", bot)],
-                                       buckets: Self.requestBuckets, help: "Time of a call to a bot's Freqtrade API, by bot.")
+        registry.makeDurationHistogram(descriptor: Self.describe("fta_bridge_request_duration_seconds", "Time of a call to a bot's Freqtrade API, by bot."), labels: [("bot", bot)], buckets: Self.requestBuckets)
             .record(duration)
         if failed {
-            registry.makeCounter(name: "fta_bridge_errors_total", labels: [("bot", bot)],
-                                 help: "Calls to a bot's API that failed (unreachable, timed out, refused), by bot.").increment()
+            registry.makeCounter(descriptor: Self.describe("fta_bridge_errors_total", "Calls to a bot's API that failed (unreachable, timed out, refused), by bot."), labels: [("bot", bot)]).increment()
         }
     }
 
     /// One reconcile pass: its duration, and what it found to do.
     public func reconcilePass(duration: Duration, ok: Bool, oomKilled: Int = 0, recreated: Int = 0) {
-        registry.makeDurationHistogram(name: "fta_reconcile_duration_seconds", labels: [], buckets: Self.passBuckets,
-                                       help: "Time of one reconcile pass over every bot.")
+        registry.makeDurationHistogram(descriptor: Self.describe("fta_reconcile_duration_seconds", "Time of one reconcile pass over every bot."),
+                                       labels: [], buckets: Self.passBuckets)
             .record(duration)
         reconcilePasses(ok ? "ok" : "error").increment()
         if oomKilled > 0 { oomKills.increment(by: Int64(oomKilled)) }
@@ -63,31 +66,39 @@ public final class PortalMetrics: Sendable {
     }
 
     func reconcilePasses(_ result: String) -> Counter {
-        registry.makeCounter(name: "fta_reconcile_passes_total", labels: [("result", result)],
-                             help: "Reconcile passes, by result (error: the pass could not finish, e.g. the engine was unreachable).")
+        registry.makeCounter(descriptor: Self.describe("fta_reconcile_passes_total", "Reconcile passes, by result (error: the pass could not finish, e.g. the engine was unreachable)."), labels: [("result", result)])
     }
 
-    var loginFailures: Counter { registry.makeCounter(name: "fta_login_failures_total", help: "Wrong passwords at sign-in and at password changes.") }
+    var loginFailures: Counter { registry.makeCounter(descriptor: Self.describe("fta_login_failures_total", "Wrong passwords at sign-in and at password changes.")) }
     var loginLockouts: Counter {
-        registry.makeCounter(name: "fta_login_lockouts_total", help: "Accounts or addresses locked out after too many wrong passwords.")
+        registry.makeCounter(descriptor: Self.describe("fta_login_lockouts_total", "Accounts or addresses locked out after too many wrong passwords."))
     }
     var proxyDenials: Counter {
-        registry.makeCounter(name: "fta_proxy_denials_total", help: "Operations the socket proxy (or the engine) refused to the portal.")
+        registry.makeCounter(descriptor: Self.describe("fta_proxy_denials_total", "Operations the socket proxy (or the engine) refused to the portal."))
     }
-    var oomKills: Counter { registry.makeCounter(name: "fta_bot_oom_kills_total", help: "Bots found killed for running out of memory.") }
+    var oomKills: Counter { registry.makeCounter(descriptor: Self.describe("fta_bot_oom_kills_total", "Bots found killed for running out of memory.")) }
     var botRestarts: Counter {
-        registry.makeCounter(name: "fta_bot_restarts_total", help: "Bot containers the reconciler recreated or started again.")
+        registry.makeCounter(descriptor: Self.describe("fta_bot_restarts_total", "Bot containers the reconciler recreated or started again."))
     }
     var dryRunGuardTrips: Counter {
-        registry.makeCounter(name: "fta_dry_run_guard_trips_total", help: "Bots quarantined because their API reported live trading.")
+        registry.makeCounter(descriptor: Self.describe("fta_dry_run_guard_trips_total", "Bots quarantined because their API reported live trading."))
     }
 
     public func loginFailed(lockedOut: Int) {
         loginFailures.increment()
-        if lockedOut > 0 { loginLockouts.increment(by: Int64(lockedOut)) }
+        if lockedOut > 0 {
+            loginLockouts.increment(by: Int64(lockedOut))
+            tallies.add("lockouts", lockedOut)
+        }
     }
 
-    public func proxyDenied() { proxyDenials.increment() }
+    public func proxyDenied() {
+        proxyDenials.increment()
+        tallies.add("denials", 1)
+    }
+
+    /// How many of `name` ("lockouts", "denials") happened since start.
+    public func tally(_ name: String) -> Int { tallies.value(name) }
     public func dryRunGuardTripped() { dryRunGuardTrips.increment() }
 
     // MARK: Exposition
@@ -136,4 +147,13 @@ public final class PortalMetrics: Sendable {
     static func escape(_ value: String) -> String {
         value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
     }
+}
+
+/// A few counts behind a lock.
+private final class Tallies: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counts: [String: Int] = [:]
+
+    func add(_ name: String, _ amount: Int) { lock.withLock { counts[name, default: 0] += amount } }
+    func value(_ name: String) -> Int { lock.withLock { counts[name] ?? 0 } }
 }

@@ -245,8 +245,10 @@ def test_a_bot_that_fills_its_volume_stops_at_its_cap(installed, running_bot):
     probe = f"fta-probe-{secrets.token_hex(2)}"
     vm.out(f"docker volume create --opt size=64m {probe}")
     try:
-        out = vm.out(f"docker run --rm --user 1000 --network none -v {probe}:/d --entrypoint sh {installed.bot_image} "
-                     "-c 'dd if=/dev/zero of=/d/x bs=1M count=16 2>&1 && echo wrote'")
+        # Mounted where the image has the bots' own directory, so that the new volume is the bot
+        # user's, as a bot's volume is.
+        out = vm.out(f"docker run --rm --user 1000 --network none -v {probe}:/freqtrade/user_data --entrypoint sh {installed.bot_image} "
+                     "-c 'dd if=/dev/zero of=/freqtrade/user_data/x bs=1M count=16 2>&1 && echo wrote'")
         assert "wrote" in out, out
     finally:
         vm.ssh(f"docker volume rm -f {probe}", check=False)
