@@ -179,6 +179,26 @@ extension AppDatabase {
         try await writer.read { db in try BotRecord.filter(Column("clientId") == client.rawValue).fetchCount(db) }
     }
 
+    /// Every bot's sealed secrets.
+    public func botSecrets() async throws -> [BotSecretRecord] {
+        try await writer.read { db in try BotSecretRecord.fetchAll(db) }
+    }
+
+    /// Replaces every bot's sealed secrets with `transform`'s result (nil: unchanged), in one
+    /// transaction: a crash part-way leaves all of them as they were. Returns how many changed.
+    public func resealBotSecrets(_ transform: @Sendable (BotSecretRecord) throws -> Data?) async throws -> Int {
+        try await writer.write { db in
+            var changed = 0
+            for var record in try BotSecretRecord.fetchAll(db) {
+                guard let sealed = try transform(record) else { continue }
+                record.sealed = sealed
+                try record.update(db)
+                changed += 1
+            }
+            return changed
+        }
+    }
+
     public func botSecret(_ id: BotID) async throws -> BotSecretRecord? {
         try await writer.read { db in try BotSecretRecord.fetchOne(db, key: id.rawValue) }
     }

@@ -5,6 +5,7 @@
 #   sudo fta-admin client create acme --name "Acme Ltd"
 #   sudo fta-admin backup /var/lib/fta/backup.sqlite     (fta can only write where user fta may)
 #   sudo fta-admin firewall check|apply|show             (the bots' firewall: docs/firewall.md)
+#   sudo fta-admin rotate-key                            (a new FTA_SECRET_KEY: docs/security.md, "Rotate")
 # `doctor` alone runs as root (still with only the env file's environment): its host checks run
 # `nginx -t`, read the root-only /etc/fta/fta.env and look at the Docker socket's owner. It only
 # reads; SQLite hands any file it creates beside the database to the database's owner (fta).
@@ -66,9 +67,71 @@ doctor() {
     if [ "$FIREWALL_STATUS" = fail ]; then exit 1; fi
 }
 
+readonly ENV_FILE=/etc/fta/fta.env
+
+# The env file without FTA_SECRET_KEY_PREVIOUS, and with FTA_SECRET_KEY set to $1 when given
+# (the old key then kept as FTA_SECRET_KEY_PREVIOUS), replaced in one rename. Values are written
+# by the shell's own printf: a key never becomes a command's argument (/proc/PID/cmdline).
+rewrite_env_keys() {
+    local new=${1:-} line tmp
+    tmp=$(mktemp "$ENV_FILE.XXXXXX")
+    chmod 600 "$tmp"
+    while IFS= read -r line || [ -n "$line" ]; do
+        case $line in
+            FTA_SECRET_KEY_PREVIOUS=*) ;;
+            FTA_SECRET_KEY=*)
+                if [ -n "$new" ]; then
+                    printf 'FTA_SECRET_KEY=%s\n' "$new"
+                    printf 'FTA_SECRET_KEY_PREVIOUS=%s\n' "${line#FTA_SECRET_KEY=}"
+                else
+                    printf '%s\n' "$line"
+                fi ;;
+            *) printf '%s\n' "$line" ;;
+        esac
+    done <"$ENV_FILE" >"$tmp"
+    sync "$tmp"
+    mv "$tmp" "$ENV_FILE"
+}
+
+# The portal reads its key at start: restart it (systemd), or say so.
+restart_portal() {
+    if [ -d /run/systemd/system ] && systemctl is-active --quiet fta 2>/dev/null; then
+        systemctl restart fta
+    else
+        echo "  restart the portal now so that it reads the new key (no systemd here: run install.sh again)"
+    fi
+}
+
+# rotate-key: a new FTA_SECRET_KEY, every bot's secrets re-sealed under it, the old key gone.
+# Each step can be run again: run the command again after any failure or crash.
+rotate_key() {
+    [ "$(id -u)" -eq 0 ] || { echo "fta-admin rotate-key: run it as root (sudo)" >&2; exit 1; }
+    local line pending=0 new
+    while IFS= read -r line; do
+        case $line in FTA_SECRET_KEY_PREVIOUS=?*) pending=1 ;; esac
+    done <"$ENV_FILE"
+    if ((pending)); then
+        echo "1/3 a rotation is under way (FTA_SECRET_KEY_PREVIOUS is set): finishing it"
+    else
+        new=$(openssl rand -hex 32)
+        [[ $new =~ ^[0-9a-f]{64}$ ]] || { echo "fta-admin rotate-key: openssl rand failed; nothing changed" >&2; exit 1; }
+        rewrite_env_keys "$new"
+        echo "1/3 new FTA_SECRET_KEY in $ENV_FILE; the old one kept as FTA_SECRET_KEY_PREVIOUS until the end"
+    fi
+    restart_portal
+    echo "2/3 re-sealing every bot's secrets under the new key"
+    "$FTA_RUN" --user fta --env-file "$ENV_FILE" --chdir /var/lib/fta -- /usr/local/bin/fta rotate-key
+    "$FTA_RUN" --user fta --env-file "$ENV_FILE" --chdir /var/lib/fta -- /usr/local/bin/fta rotate-key --check
+    rewrite_env_keys
+    echo "3/3 the old key is gone from $ENV_FILE"
+    restart_portal
+    echo "done. Backups taken before now still need the old key for their bots' secrets (docs/security.md)."
+}
+
 main() {
     case ${1:-} in
         doctor) shift; doctor "$@" ;;
+        rotate-key) shift; rotate_key "$@" ;;
         firewall) shift; exec "$FIREWALL" "$@" ;;
         *) exec "$FTA_RUN" --user fta --env-file /etc/fta/fta.env --chdir /var/lib/fta -- /usr/local/bin/fta "$@" ;;
     esac

@@ -54,13 +54,44 @@ public enum RandomBytes {
 /// bot's row fails to open instead of handing that bot someone else's credentials.
 public struct SecretBox: Sendable {
     private let keyBytes: [UInt8]
+    /// During a key rotation (`fta rotate-key`): the key being replaced, which still opens what
+    /// was sealed before; sealing always uses the current key.
+    private let previousKeyBytes: [UInt8]?
     private var key: SymmetricKey { SymmetricKey(data: keyBytes) }
 
-    /// - Parameter hexKey: 64 hex characters (32 bytes).
-    public init?(hexKey: String) {
+    /// - Parameters:
+    ///   - hexKey: 64 hex characters (32 bytes).
+    ///   - previousHexKey: the same, for the key a rotation replaces.
+    public init?(hexKey: String, previousHexKey: String? = nil) {
         guard let bytes = Self.decodeHex(hexKey), bytes.count == 32 else { return nil }
         keyBytes = bytes
+        if let previousHexKey {
+            guard let previous = Self.decodeHex(previousHexKey), previous.count == 32 else { return nil }
+            previousKeyBytes = previous
+        } else {
+            previousKeyBytes = nil
+        }
     }
+
+    /// Which key opens a sealed value: the current one, the previous one, or neither.
+    public enum Opener: Sendable, Equatable { case current, previous, neither }
+
+    public func opener(of sealed: Data, boundTo owner: String) -> Opener {
+        guard let box = try? AES.GCM.SealedBox(combined: sealed) else { return .neither }
+        if (try? AES.GCM.open(box, using: key, authenticating: Data(owner.utf8))) != nil { return .current }
+        if let previousKeyBytes, (try? AES.GCM.open(box, using: SymmetricKey(data: previousKeyBytes), authenticating: Data(owner.utf8))) != nil {
+            return .previous
+        }
+        return .neither
+    }
+
+    /// Opens with whichever key sealed it and seals again with the current key.
+    public func reseal(_ sealed: Data, boundTo owner: String) throws -> Data {
+        try seal(open(sealed, boundTo: owner), boundTo: owner)
+    }
+
+    /// The owner a bot's secrets are bound to.
+    public static func owner(of bot: BotID) -> String { "bot:\(bot.rawValue)" }
 
     public func seal(_ plaintext: Data, boundTo owner: String) throws -> Data {
         let box = try AES.GCM.seal(plaintext, using: key, authenticating: Data(owner.utf8))
@@ -70,7 +101,12 @@ public struct SecretBox: Sendable {
 
     public func open(_ sealed: Data, boundTo owner: String) throws -> Data {
         let box = try AES.GCM.SealedBox(combined: sealed)
-        return try AES.GCM.open(box, using: key, authenticating: Data(owner.utf8))
+        do {
+            return try AES.GCM.open(box, using: key, authenticating: Data(owner.utf8))
+        } catch {
+            guard let previousKeyBytes else { throw error }
+            return try AES.GCM.open(box, using: SymmetricKey(data: previousKeyBytes), authenticating: Data(owner.utf8))
+        }
     }
 
     public func seal(_ secrets: BotSecrets, for bot: BotID) throws -> Data {
@@ -104,3 +140,12 @@ public struct SecretBox: Sendable {
         }
     }
 }
+
+// A key must never reach a log line or an error message, however the box is printed: as a
+// value, in a debugger, or inside a struct that holds it (ServiceLifecycle prints services whole).
+extension SecretBox: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String { "SecretBox(keys redacted)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: [:]) }
+}
+

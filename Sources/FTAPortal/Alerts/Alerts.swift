@@ -130,7 +130,11 @@ public struct AlertService: Service {
 
     public func run() async throws {
         let settings = services.configuration.alerts
-        guard settings.isEnabled else { return }
+        guard settings.isEnabled else {
+            // A service that returns ends the whole group: with no receiver, it waits for the shutdown.
+            try? await gracefulShutdown()
+            return
+        }
         var book = AlertBook(settings: settings, host: ProcessInfo.processInfo.hostName)
         let watcher = AlertWatcher(services: services)
         await watcher.start()
@@ -263,3 +267,19 @@ actor AlertWatcher {
         return (conditions, events)
     }
 }
+
+// ServiceLifecycle names a service by `"\(service)"` in its logs and errors: by default that
+// prints every stored property, down to the portal's configuration. A service's name is its type.
+extension AlertService: CustomStringConvertible {
+    public var description: String { "AlertService" }
+}
+
+extension AlertSettings: CustomReflectable {
+    /// The relay's password never shows where the settings are printed.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["webhookURL": webhookURL as Any, "smtpURL": smtpURL as Any, "emailTo": emailTo, "smtpUser": smtpUser as Any,
+                                "smtpPassword": smtpPassword == nil ? "nil" : "<redacted>", "checkInterval": checkInterval,
+                                "repeatInterval": repeatInterval])
+    }
+}
+

@@ -13,6 +13,9 @@ public struct PortalConfiguration: Sendable {
     public var dockerURL: String
     public var botImage: String
     public var secretKeyHex: String
+    /// FTA_SECRET_KEY_PREVIOUS, only while `fta-admin rotate-key` replaces the key: it still
+    /// opens what the old key sealed. Not in the example file: nobody sets it by hand.
+    public var previousSecretKeyHex: String?
     /// The URL users type (nginx's). `https` turns on `Secure` cookies with the `__Host-` prefix.
     public var publicURL: String?
     public var controlNetwork: String
@@ -129,6 +132,10 @@ public struct PortalConfiguration: Sendable {
                 throw ConfigurationError(variable: "FTA_SECRET_KEY", problem: "must be 64 hex characters (32 bytes); generate one with: openssl rand -hex 32")
             }
         }
+        let previousSecret = (overrides["FTA_SECRET_KEY_PREVIOUS"] ?? environment["FTA_SECRET_KEY_PREVIOUS"]).flatMap { $0.isEmpty ? nil : $0 }
+        if let previousSecret, SecretBox(hexKey: previousSecret) == nil {
+            throw ConfigurationError(variable: "FTA_SECRET_KEY_PREVIOUS", problem: "must be 64 hex characters (32 bytes): the key fta-admin rotate-key replaces")
+        }
 
         let docker = values["FTA_DOCKER_URL"]!
         guard docker.hasPrefix("unix:///") || docker.hasPrefix("http://") || docker.hasPrefix("https://") else {
@@ -197,6 +204,7 @@ public struct PortalConfiguration: Sendable {
             dockerURL: docker,
             botImage: image,
             secretKeyHex: secret,
+            previousSecretKeyHex: previousSecret,
             publicURL: publicURL,
             controlNetwork: values["DOCKER_NETWORK"]!,
             engineSocket: values["FTA_DOCKER_SOCKET"]!,
@@ -240,7 +248,7 @@ public struct PortalConfiguration: Sendable {
         return url.port.map { "\(scheme)://\(host):\($0)" } ?? "\(scheme)://\(host)"
     }
 
-    public var secretBox: SecretBox? { SecretBox(hexKey: secretKeyHex) }
+    public var secretBox: SecretBox? { SecretBox(hexKey: secretKeyHex, previousHexKey: previousSecretKeyHex) }
 }
 
 /// A configuration value that stops start-up, with the variable it concerns.
@@ -256,3 +264,17 @@ extension PortalConfiguration {
         MemoryPolicy(fixedBudgetMB: memoryBudgetMB, botSwap: botSwap, marginMB: memoryMarginMB, swapCreditMB: swapCreditMB)
     }
 }
+
+extension PortalConfiguration: CustomReflectable {
+    /// What prints where the configuration is printed: the settings, never the secret key (nor
+    /// the previous one during a rotation, nor the alert relay's password, redacted in its own type).
+    public var customMirror: Mirror {
+        Mirror(self, children: [
+            "listenAddress": listenAddress, "port": port, "databasePath": databasePath, "webRoot": webRoot, "dockerURL": dockerURL,
+            "botImage": botImage, "secretKeyHex": "<redacted>", "previousSecretKeyHex": previousSecretKeyHex == nil ? "nil" : "<redacted>",
+            "publicURL": publicURL as Any, "envFile": envFile, "botSwap": botSwap, "botStore": botStore, "botDiskMB": botDiskMB as Any,
+            "maxBotsPerClient": maxBotsPerClient, "backupDirectory": backupDirectory, "alerts": alerts, "logLevel": logLevel,
+        ])
+    }
+}
+

@@ -254,3 +254,12 @@ public struct SessionCleanupService: Service {
         }
     }
 }
+
+extension ReconcilerService: CustomStringConvertible {
+    public var description: String { "ReconcilerService" }
+}
+
+extension SessionCleanupService: CustomStringConvertible {
+    public var description: String { "SessionCleanupService" }
+}
+

@@ -117,3 +117,8 @@ public struct StartupMemoryReleaseService: Service {
         try? await gracefulShutdown()
     }
 }
+
+extension StartupMemoryReleaseService: CustomStringConvertible {
+    public var description: String { "StartupMemoryReleaseService" }
+}
+

@@ -398,3 +398,26 @@ def test_no_secret_on_a_command_line_of_fta_admin(installed, tmp_path):
     scanner = installed["scanner"]
     assert scanner.passes > 10
     assert not scanner.lines_with(secrets), scanner.lines_with(secrets)
+
+
+def test_rotate_key_replaces_the_key_with_no_secret_on_a_command_line(installed, tmp_path):
+    """`sudo fta-admin rotate-key`, traced: a new FTA_SECRET_KEY in the env file (still 0600), no
+    FTA_SECRET_KEY_PREVIOUS left, every bot secret under the new key, and neither key ever an
+    argument of execve. (The re-sealing of real bots' secrets, and a crash half-way:
+    Tests/system/operations/test_rotate_key.py.)"""
+    strace = require_tool("strace")
+    old = env_values()["FTA_SECRET_KEY"]
+    log = tmp_path / "strace-rotate-key.log"
+    proc = subprocess.run([strace, "-f", "-qq", "-s", "65536", "-e", "trace=execve", "-o", str(log), FTA_ADMIN, "rotate-key"],
+                          capture_output=True, text=True, timeout=remaining(90))
+    assert proc.returncode == 0, f"fta-admin rotate-key: {proc.stdout}{proc.stderr}"
+    assert "under the previous key, 0 under neither" in proc.stdout and "3/3 the old key is gone" in proc.stdout, proc.stdout
+    values = env_values()
+    new = values["FTA_SECRET_KEY"]
+    assert re.fullmatch(r"[0-9a-f]{64}", new) and new != old
+    assert "FTA_SECRET_KEY_PREVIOUS" not in ENV_FILE.read_text()
+    assert stat.S_IMODE(ENV_FILE.stat().st_mode) == 0o600 and ENV_FILE.stat().st_uid == 0
+    trace = log.read_text(errors="replace")
+    leaked = [line[:300] for line in trace.splitlines() if old in line or new in line]
+    assert not leaked, "a key was an argument of execve:\n" + "\n".join(leaked)
+
