@@ -199,6 +199,16 @@ extension AppDatabase {
         }
     }
 
+    /// Replaces a bot's sealed secrets (fresh credentials for its next container).
+    public func replaceBotSecret(_ id: BotID, sealed: Data) async throws {
+        try await writer.write { db in
+            guard var record = try BotSecretRecord.fetchOne(db, key: id.rawValue) else { return }
+            record.sealed = sealed
+            record.createdAt = Date()
+            try record.update(db)
+        }
+    }
+
     public func botSecret(_ id: BotID) async throws -> BotSecretRecord? {
         try await writer.read { db in try BotSecretRecord.fetchOne(db, key: id.rawValue) }
     }

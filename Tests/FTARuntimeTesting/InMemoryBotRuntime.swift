@@ -15,6 +15,8 @@ public final class InMemoryBotRuntime: BotRuntime, @unchecked Sendable {
 
     /// How many launches happened: the API tests check that a refused start launched nothing.
     public func launchCount() async -> Int { await state.launches }
+    /// The API credentials the bot's last instance got.
+    public func launchedSecrets(_ bot: BotID) async -> BotSecrets? { await state.launchedSecrets[bot] }
     /// Whether the bot's instance exists and runs (nil: no instance).
     public func isRunning(_ bot: BotID) async -> Bool? { await state.instances[bot]?.running }
     /// Makes the next calls fail as if the runtime were down.
@@ -73,6 +75,8 @@ public final class InMemoryBotRuntime: BotRuntime, @unchecked Sendable {
         var storage: Set<BotID> = []
         var networks: Set<ClientID> = []
         var launches = 0
+        /// The credentials each bot's last instance was launched with.
+        var launchedSecrets: [BotID: BotSecrets] = [:]
         var reachable = true
         var launchesTimeOut = false
         private var nextAddress = 2
@@ -120,6 +124,7 @@ public final class InMemoryBotRuntime: BotRuntime, @unchecked Sendable {
             instances[launch.botID] = Instance(client: launch.clientID, running: !launchesTimeOut, address: "127.99.0.\(nextAddress % 250 + 2)",
                                                pending: launchesTimeOut)
             launches += 1
+            launchedSecrets[launch.botID] = launch.secrets
             if launchesTimeOut { throw .timedOut("the in-memory runtime is set slow: created, not started") }
         }
 

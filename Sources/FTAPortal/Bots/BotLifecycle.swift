@@ -75,6 +75,10 @@ public struct BotLifecycle: Sendable {
             }
             guard let admitted else { throw DomainError.notFound("No such bot.") }
             await admission.gauge.forget(id)
+            // Fresh API credentials for every new container: whatever the old ones were, and
+            // whoever saw them, they open nothing from now on. Stored before the launch, so that
+            // no container can ever run with credentials the portal does not hold.
+            try await database.replaceBotSecret(id, sealed: try secretBox.seal(BotSecrets.generate(), for: id))
             let launch = try await launchPlan(for: admitted)
             do {
                 try await runtime.launch(launch)
