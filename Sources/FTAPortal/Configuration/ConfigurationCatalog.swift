@@ -98,7 +98,7 @@ public enum ConfigurationCatalog {
             .init("FTA_ALERT_SMTP_URL", "", ["smtp://relay:587 (STARTTLS when offered) or smtps://relay:465."]),
             .init("FTA_ALERT_EMAIL_FROM", ""),
             .init("FTA_ALERT_EMAIL_TO", "", ["One address or several, comma-separated."]),
-            .init("FTA_ALERT_SMTP_USER", "", ["The relay's login, if it asks for one (install.sh fills an empty password with a random one:", "replace it with the relay's)."]),
+            .init("FTA_ALERT_SMTP_USER", "", ["The relay's login and password, if it asks for them."]),
             .init("FTA_ALERT_SMTP_PASSWORD", ""),
             .init("FTA_ALERT_CHECK_SECONDS", "30", ["Seconds between two looks at what to alert on."]),
             .init("FTA_ALERT_REPEAT_MINUTES", "360", ["An alert still firing is sent again at most this often; a recovery is always sent."]),

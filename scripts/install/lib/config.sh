@@ -73,7 +73,7 @@ template_value() {
 # $ENV_FILE), fta's template and this install's choices.
 render_env_file() {
     local out=$1 existing=${2:-$ENV_FILE} base template line key value re='^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$'
-    local -A forced=() seen=() present=()
+    local -A forced=() seen=() present=() optional=()
     # Values this run decides, whatever the file says: derived from flags and from the mode.
     forced[FTA_PUBLIC_URL]=$PUBLIC_URL
     forced[FTA_PORT]=$FTA_PORT_VALUE
@@ -103,6 +103,15 @@ render_env_file() {
     while IFS= read -r line || [ -n "$line" ]; do
         [[ $line =~ $re ]] && present[${BASH_REMATCH[2]}]=1
     done <"$base"
+    # Secrets the example leaves empty (not a placeholder) are optional and the operator's to
+    # give, like the alert relay's password: empty stays empty, nothing is generated for them.
+    # (This install's own keys, FTA_SECRET_KEY among them, are never optional.)
+    while IFS= read -r line || [ -n "$line" ]; do
+        [[ $line =~ $re ]] && [ -z "${BASH_REMATCH[3]}" ] && optional[${BASH_REMATCH[2]}]=1
+    done <"$template"
+    while IFS= read -r line; do
+        [[ $line =~ $re ]] && unset "optional[${BASH_REMATCH[2]}]"
+    done < <(install_layout_env)
     while IFS= read -r line; do
         [[ $line =~ $re ]] || continue
         if [ -z "${present[${BASH_REMATCH[2]}]:-}" ]; then
@@ -121,7 +130,7 @@ render_env_file() {
         if [[ $bare =~ ^\"(.*)\"$ || $bare =~ ^\'(.*)\'$ ]]; then bare=${BASH_REMATCH[1]}; fi
         if [ -n "${forced[$key]:-}" ]; then
             value=${forced[$key]}
-        elif [[ $key =~ $SECRET_KEY_RE ]] && [[ $bare =~ $PLACEHOLDER_RE ]]; then
+        elif [[ $key =~ $SECRET_KEY_RE ]] && [[ $bare =~ $PLACEHOLDER_RE ]] && ! { [ -z "$bare" ] && [ -n "${optional[$key]:-}" ]; }; then
             value=$(random_hex)
         fi
         printf '%s=%s\n' "$key" "$value" >>"$out"
@@ -144,7 +153,8 @@ describe_env_changes() {
         [[ $line =~ $re ]] || continue
         key=${BASH_REMATCH[1]}
         if [ -z "${old_keys[$key]:-}" ]; then
-            if [[ $key =~ $SECRET_KEY_RE ]]; then changed "$ENV_FILE: add $key (fresh random secret)"
+            if [[ $line == "$key=" ]]; then changed "$ENV_FILE: add $key (empty: yours to set when needed)"
+            elif [[ $key =~ $SECRET_KEY_RE ]]; then changed "$ENV_FILE: add $key (fresh random secret)"
             else changed "$ENV_FILE: add $line"; fi
         elif [ -z "${old_lines[$line]:-}" ]; then
             if [[ $key =~ $SECRET_KEY_RE ]]; then changed "$ENV_FILE: replace the placeholder of $key with a fresh random secret"
