@@ -54,12 +54,19 @@ public enum DatabaseBackup {
         var keptAside: String?
         if FileManager.default.fileExists(atPath: target) {
             // Fold the WAL into the main file first so the file set aside is complete on its own.
-            let current = try DatabaseQueue(path: target)
-            try current.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
-            try current.close()
+            // A damaged database (the usual reason to restore) may not even open: then its WAL
+            // goes aside with it, as it is.
+            var folded = false
+            if let current = try? DatabaseQueue(path: target) {
+                folded = (try? current.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }) != nil
+                try? current.close()
+            }
             let stamp = ISO8601DateFormatter().string(from: now).replacingOccurrences(of: ":", with: "")
             let aside = "\(target).before-restore-\(stamp)"
             try FileManager.default.moveItem(atPath: target, toPath: aside)
+            if !folded, FileManager.default.fileExists(atPath: target + "-wal") {
+                try? FileManager.default.moveItem(atPath: target + "-wal", toPath: aside + "-wal")
+            }
             for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: target + suffix) }
             keptAside = aside
         }
@@ -99,6 +106,23 @@ public enum DatabaseBackup {
             }
         } catch {
             throw StoreError.integrityCheckFailed(path: path, report: "not a readable SQLite database")
+        }
+        guard report == ["ok"] else {
+            throw StoreError.integrityCheckFailed(path: path, report: report.prefix(5).joined(separator: "; "))
+        }
+    }
+
+    /// The check `fta serve` runs before it opens its database: `PRAGMA quick_check` (the page
+    /// structure, fast on a large file) through a read-write connection, so that a WAL left by a
+    /// crash is recovered first rather than taken for damage.
+    public static func checkBeforeServing(_ path: String) throws {
+        let report: [String]
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: AppDatabase.configuration())
+            report = try queue.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
+            try queue.close()
+        } catch {
+            throw StoreError.integrityCheckFailed(path: path, report: "not a readable SQLite database (\(error))")
         }
         guard report == ["ok"] else {
             throw StoreError.integrityCheckFailed(path: path, report: report.prefix(5).joined(separator: "; "))

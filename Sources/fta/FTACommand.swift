@@ -88,6 +88,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("another fta serve is using \(configuration.databasePath)")
         }
         logger.info("fta serve starting", metadata: ["address": "\(configuration.listenAddress):\(configuration.port)"])
+        try refuseDamagedDatabase(configuration)
         let app = try buildApplication(configuration, runtime: try makeRuntime(configuration, logger: logger), logger: logger)
         try await app.runService()
         lock.release()
@@ -218,3 +219,25 @@ struct Reconcile: AsyncParsableCommand {
         print(report.summary)
     }
 }
+
+/// A damaged database (truncated, overwritten, a bad disk) is refused at start with what to do,
+/// before anything reads or writes it: SQLite alone would open a truncated file and fail later,
+/// on whichever request first touches a missing page. A missing file is not damage: it is created.
+func refuseDamagedDatabase(_ configuration: PortalConfiguration) throws {
+    let path = configuration.databasePath
+    guard FileManager.default.fileExists(atPath: path) else { return }
+    do {
+        try DatabaseBackup.checkBeforeServing(path)
+    } catch {
+        let newest = ScheduledBackups.list(configuration.backupDirectory).first?.path ?? "<a backup file>"
+        FileHandle.standardError.write(Data("""
+            Error: the database \(path) is damaged and was not opened: \(error)
+            Restore the newest backup: sudo systemctl stop fta; sudo fta-admin backup --drill; sudo fta-admin restore \(newest); sudo systemctl start fta
+            (fta restore keeps the damaged file aside as \(path).before-restore-<time>.)
+
+            """.utf8))
+        // Not a usage error: no usage text. Exit status 2 tells a supervisor it is a failure.
+        throw ExitCode(2)
+    }
+}
+
