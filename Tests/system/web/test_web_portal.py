@@ -116,6 +116,9 @@ def test_operator_creates_a_client_with_an_owner_and_a_viewer(browser, scenario,
     b.open("/admin-system.html")
     b.wait_ready()
     b.visible("#sys-checks li")
+    # What runs, and the backups (none yet on the test portal: it says how to take one).
+    b.text_in("#sys-stats", "Version")
+    b.text_in("#sys-stats", "Backups")
     b.shot("system")
 
     b.open("/admin-audit.html")

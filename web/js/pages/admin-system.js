@@ -3,7 +3,7 @@ import { api } from '../api.js';
 import { h, $, fill, setText } from '../dom.js';
 import { startPage } from '../layout.js';
 import { showMessage, clearMessage, errorText, checkBadge, badge, busy, every } from '../ui.js';
-import { mb, num, timeOfDay } from '../format.js';
+import { mb, num, timeOfDay, duration, toDate } from '../format.js';
 
 await startPage({ adminOnly: true });
 
@@ -13,6 +13,16 @@ function tile(label, value, note, extra) {
     h('span', { class: 'stat__value' }, value),
     extra ?? null,
     note ? h('span', { class: 'stat__note' }, note) : null);
+}
+
+// The daily scheduled backup (fta-backup.timer): how many are kept, and how old the newest is.
+function backupsTile(backups) {
+  if (!backups) return null;
+  const newest = toDate(backups.newest);
+  if (!newest) return tile('Backups', badge('None yet', 'busy'), 'Run: sudo fta-admin backup --scheduled (a daily timer runs it).');
+  const age = Date.now() - newest.getTime();
+  const state = age > 26 * 3600 * 1000 ? badge('Overdue', 'bad') : null;
+  return tile('Backups', `${backups.count} of ${backups.keep} kept`, `Newest ${duration(age)} ago${backups.encrypted ? ', encrypted' : ''}.`, state);
 }
 
 function render(sys) {
@@ -31,7 +41,9 @@ function render(sys) {
     tile('Docker (through the socket proxy)', docker ? badge('Reachable', 'ok') : badge('Not reachable', 'bad'),
       docker ? 'The portal can manage bot containers.' : 'Bots cannot be started or stopped until the proxy and Docker answer.'),
     tile('Memory budget', `${mb(used)} of ${mb(total)}`, `${mb(sys.budget?.freeMB)} free for more bots`, meter),
-    tile('Bots', `${sys.bots?.running ?? 0} running`, `${sys.bots?.total ?? 0} in total`));
+    tile('Bots', `${sys.bots?.running ?? 0} running`, `${sys.bots?.total ?? 0} in total`),
+    backupsTile(sys.backups),
+    tile('Version', sys.version ?? '—', 'fta --version on the server says the same.'));
 
   setText($('#sys-count'), `${checks.length} check${checks.length === 1 ? '' : 's'}`);
   const order = { fail: 0, warn: 1, pass: 2 };
