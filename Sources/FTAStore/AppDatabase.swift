@@ -233,3 +233,13 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         }
     }
 }
+
+/// What a caller above the store needs to know of SQLite's failures, without importing GRDB.
+public enum StoreFailure {
+    /// SQLITE_FULL: a write found no space (the disk, or the database's size limit). SQLite rolls
+    /// the statement's transaction back, so nothing half-written stays.
+    public static func isDiskFull(_ error: any Error) -> Bool {
+        (error as? DatabaseError)?.resultCode == .SQLITE_FULL
+    }
+}
+

@@ -56,6 +56,10 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public static func conflict(_ message: String) -> APIError { APIError(DomainError.conflict(message)) }
     public static let payloadTooLarge = APIError(.contentTooLarge, "payload_too_large", "The request body is too large (64 KiB at most).")
     public static let internalError = APIError(DomainError.internal)
+    /// SQLite could not write for want of space: nothing of the request was saved (the
+    /// transaction rolled back), and the disk alarm and its alert are on.
+    public static let diskFull = APIError(.serviceUnavailable, "disk_full",
+                                          "The server's disk is full, so nothing was saved. Try again later; the operator is alerted.")
     public static let apiDescriptionUnavailable = APIError(.serviceUnavailable, "api_description_unavailable",
                                                            "The API description is not installed on this server. The operator can run fta doctor to see why.")
 }

@@ -64,6 +64,9 @@ struct ResponseHardeningMiddleware: RouterMiddleware {
             }
         case let errors as FieldErrors:
             apiError = .validation(errors)
+        case let error where StoreFailure.isDiskFull(error):
+            context.logger.critical("database write refused: disk full", metadata: ["path": "\(request.uri.path)"])
+            apiError = .diskFull
         default:
             // Details stay in the server log; the user gets a sentence.
             context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: type(of: error)))", "path": "\(request.uri.path)"])

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Logging
 
 /// fta's text log handler: one line per entry, in which the message and every metadata value are
@@ -36,9 +37,20 @@ public struct PortalLogHandler: LogHandler {
         LoggingSystem.bootstrap { label in PortalLogHandler(label: label, level: parsed) }
     }
 
-    /// One `write(2)` per line, so that lines of concurrent tasks never interleave.
+    /// One `write(2)` per line, so that lines of concurrent tasks never interleave. Called
+    /// directly: Foundation's `FileHandle.write` traps when a write fails, and under fta-supervise
+    /// the log is a file on the database's disk, so a full disk crashed the portal at its next
+    /// log line. A line that cannot be written is dropped; the portal goes on.
     public static let standardError: @Sendable (String) -> Void = { line in
-        FileHandle.standardError.write(Data(line.utf8))
+        let bytes = Array(line.utf8)
+        bytes.withUnsafeBytes { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var offset = 0
+            while offset < buffer.count {
+                let written = Glibc.write(STDERR_FILENO, base + offset, buffer.count - offset)
+                if written > 0 { offset += written } else if written < 0 && errno == EINTR { continue } else { return }
+            }
+        }
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
