@@ -12,7 +12,7 @@ final class CurlHandle {
     private let sink: ResponseSink
 
     /// libcurl's global state is initialised once per process, before any handle exists.
-    private static let globalInit: Void = {
+    static let globalInit: Void = {
         _ = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
     }()
 
@@ -73,14 +73,8 @@ final class CurlHandle {
 
         let code = curl_easy_perform(handle)
         guard code == CURLE_OK else {
-            let detail = String(cString: errorBuffer).isEmpty ? String(cString: curl_easy_strerror(code)) : String(cString: errorBuffer)
-            switch code {
-            case CURLE_OPERATION_TIMEDOUT: return .failure(.timeout(detail))
-            case CURLE_WRITE_ERROR where sink.overflowed: return .failure(.responseTooLarge)
-            case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
-                return .failure(.unreachable(detail))
-            default: return .failure(.failed(detail))
-            }
+            if code == CURLE_WRITE_ERROR && sink.overflowed { return .failure(.responseTooLarge) }
+            return .failure(TransportError(code, errorBuffer: errorBuffer))
         }
         var status = 0
         _ = fta_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
@@ -106,3 +100,17 @@ extension Duration {
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 }
+
+extension TransportError {
+    /// A failed `curl_easy_perform`, in the transport's terms (HTTP and SMTP alike); the text is
+    /// libcurl's error buffer, or its generic message for the code.
+    init(_ code: CURLcode, errorBuffer: UnsafeMutablePointer<CChar>) {
+        let detail = String(cString: errorBuffer).isEmpty ? String(cString: curl_easy_strerror(code)) : String(cString: errorBuffer)
+        switch code {
+        case CURLE_OPERATION_TIMEDOUT: self = .timeout(detail)
+        case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY: self = .unreachable(detail)
+        default: self = .failed(detail)
+        }
+    }
+}
+

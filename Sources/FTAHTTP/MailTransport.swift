@@ -61,7 +61,11 @@ public enum MailTransport {
 
 /// One libcurl easy handle for one message.
 final class MailHandle {
-    private let handle: UnsafeMutableRawPointer = curl_easy_init()
+    // libcurl's global state first, as for every HTTP handle.
+    private let handle: UnsafeMutableRawPointer = {
+        _ = CurlHandle.globalInit
+        return curl_easy_init()
+    }()
     private var recipients: UnsafeMutablePointer<curl_slist>?
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
 
@@ -106,14 +110,7 @@ final class MailHandle {
             _ = fta_curl_setopt_pointer(handle, CURLOPT_READDATA, Unmanaged.passUnretained(source).toOpaque())
             return curl_easy_perform(handle)
         }
-        guard code == CURLE_OK else {
-            let detail = String(cString: errorBuffer).isEmpty ? String(cString: curl_easy_strerror(code)) : String(cString: errorBuffer)
-            switch code {
-            case CURLE_OPERATION_TIMEDOUT: return .failure(.timeout(detail))
-            case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST: return .failure(.unreachable(detail))
-            default: return .failure(.failed(detail))
-            }
-        }
+        guard code == CURLE_OK else { return .failure(TransportError(code, errorBuffer: errorBuffer)) }
         return .success(())
     }
 }

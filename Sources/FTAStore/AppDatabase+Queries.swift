@@ -247,6 +247,7 @@ extension AppDatabase {
             if let client = filter.clientId { request = request.filter(Column("clientId") == client) }
             if let outcome = filter.outcome { request = request.filter(Column("outcome") == outcome.rawValue) }
             if let before = filter.before { request = request.filter(Column("id") < before) }
+            if let after = filter.after { request = request.filter(Column("id") > after) }
             return try request.fetchAll(db)
         }
     }
@@ -283,15 +284,18 @@ public struct AuditFilter: Sendable, Equatable {
     public var clientId: String?
     public var outcome: AuditOutcome?
     public var before: Int64?
+    /// Only entries newer than this id (a reader that follows the trail, like the alerts).
+    public var after: Int64?
     public var limit: Int
 
     public init(actor: String? = nil, action: String? = nil, clientId: String? = nil, outcome: AuditOutcome? = nil,
-                before: Int64? = nil, limit: Int = 100) {
+                before: Int64? = nil, after: Int64? = nil, limit: Int = 100) {
         self.actor = actor
         self.action = action
         self.clientId = clientId
         self.outcome = outcome
         self.before = before
+        self.after = after
         self.limit = limit
     }
 }

@@ -117,7 +117,8 @@ public struct SecretBox: Sendable {
         try JSONDecoder().decode(BotSecrets.self, from: open(sealed, boundTo: "bot:\(bot.rawValue)"))
     }
 
-    static func decodeHex(_ text: String) -> [UInt8]? {
+    /// Bytes from hex text (either case), or nil when it is not hex of whole bytes.
+    public static func decodeHex(_ text: String) -> [UInt8]? {
         let chars = Array(text.utf8)
         guard chars.count % 2 == 0 else { return nil }
         var out: [UInt8] = []

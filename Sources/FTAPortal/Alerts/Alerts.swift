@@ -236,7 +236,7 @@ actor AlertWatcher {
             }
         }
         // New audit entries since the last look, oldest first.
-        let recent = ((try? await services.database.auditEntries(AuditFilter(limit: 500))) ?? []).filter { ($0.id ?? 0) > auditCursor }
+        let recent = (try? await services.database.auditEntries(AuditFilter(after: auditCursor, limit: 500))) ?? []
         auditCursor = max(auditCursor, recent.compactMap(\.id).max() ?? 0)
         for entry in recent.reversed() {
             let target = entry.target ?? "?"

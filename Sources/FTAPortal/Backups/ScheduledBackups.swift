@@ -1,4 +1,5 @@
 import Crypto
+import FTACore
 import FTAStore
 import Foundation
 
@@ -98,12 +99,13 @@ public struct ScheduledBackups: Sendable {
 
     public static func list(_ directory: String) -> [Entry] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let formatter = stampFormatter()
         return names.compactMap { name -> Entry? in
             guard name.hasPrefix(prefix) else { return nil }
             let sealed = name.hasSuffix(sealedSuffix)
             guard sealed || name.hasSuffix(plainSuffix) else { return nil }
             let stamp = String(name.dropFirst(prefix.count).dropLast(sealed ? sealedSuffix.count : plainSuffix.count))
-            guard let date = parseStamp(stamp) else { return nil }
+            guard let date = formatter.date(from: stamp) else { return nil }
             return Entry(path: "\(directory)/\(name)", date: date, sealed: sealed)
         }.sorted { $0.date > $1.date }
     }
@@ -163,20 +165,8 @@ public struct ScheduledBackups: Sendable {
             throw BackupError.key("\(path) has mode \(String(mode, radix: 8)); chmod 600 it")
         }
         let hex = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard hex.count == 64, let bytes = Self.bytes(hex) else { throw BackupError.key("\(path) must hold 64 hex characters (openssl rand -hex 32)") }
+        guard hex.count == 64, let bytes = SecretBox.decodeHex(hex) else { throw BackupError.key("\(path) must hold 64 hex characters (openssl rand -hex 32)") }
         return SymmetricKey(data: bytes)
-    }
-
-    static func bytes(_ hex: String) -> [UInt8]? {
-        var out: [UInt8] = []
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
-            out.append(byte)
-            index = next
-        }
-        return out
     }
 
     public static func writePrivate(_ data: Data, to path: String) throws {
@@ -189,22 +179,17 @@ public struct ScheduledBackups: Sendable {
         try FileManager.default.moveItem(atPath: temporary, toPath: path)
     }
 
-    /// `20261206T031500Z`: sorts as it reads.
-    static func stamp(_ date: Date) -> String {
+    /// `20261206T031500Z`: sorts as it reads. (A new formatter per call: DateFormatter is not
+    /// Sendable, and a backup run formats one name.)
+    static func stampFormatter() -> DateFormatter {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        return formatter.string(from: date)
+        return formatter
     }
 
-    static func parseStamp(_ text: String) -> Date? {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        return formatter.date(from: text)
-    }
+    static func stamp(_ date: Date) -> String { stampFormatter().string(from: date) }
 
     /// The operator's hook, with the new file as its one argument; its output is kept short.
     func runHook(_ program: String, _ file: String) -> (status: Int32, output: String) {

@@ -138,8 +138,7 @@ struct ClientAddressMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        if let peer = context.peerAddress, peer == "127.0.0.1" || peer == "::1" || peer == "::ffff:127.0.0.1",
-           let forwarded = request.headers[.xForwardedFor] {
+        if context.peerIsLoopback, let forwarded = request.headers[.xForwardedFor] {
             // nginx overwrites the header with its own peer ($remote_addr): take the last hop.
             let last = forwarded.split(separator: ",").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
             if !last.isEmpty, last.count <= 45, last.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" }) {

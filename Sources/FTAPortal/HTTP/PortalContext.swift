@@ -20,6 +20,11 @@ public struct PortalContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The TCP peer: nginx (127.0.0.1) in production.
     public let peerAddress: String?
+    /// Whether the TCP peer is this host (nginx, or a local process such as a scraper).
+    public var peerIsLoopback: Bool {
+        guard let peerAddress else { return false }
+        return ["127.0.0.1", "::1", "::ffff:127.0.0.1"].contains(peerAddress)
+    }
     /// The end user's address: the peer, or `X-Forwarded-For` when the peer is local nginx.
     public var sourceIP: String
     public var principal: Principal?

@@ -26,7 +26,7 @@ struct MetricsController {
     }
 
     static func isLocalScrape(_ request: Request, _ context: PortalContext) -> Bool {
-        guard let peer = context.peerAddress, ["127.0.0.1", "::1", "::ffff:127.0.0.1"].contains(peer) else { return false }
+        guard context.peerIsLoopback else { return false }
         return request.headers[.xForwardedFor] == nil && request.headers[.xRealIP] == nil && request.headers[.forwarded] == nil
     }
 

@@ -6,26 +6,11 @@
 # ---------------------------------------------------------------------------------------------
 # Step 11: the fta service: a hardened systemd unit, or (no systemd) fta-supervise.
 # ---------------------------------------------------------------------------------------------
-fta_unit() {
+# The sandbox of every fta process systemd runs (the portal, the daily backup): no privilege,
+# a read-only system, writes to the data directory only. (The backups go there by default; a
+# FTA_BACKUP_DIR elsewhere must be added to the backup unit's ReadWritePaths.)
+fta_sandbox() {
     cat <<EOF
-# Installed by fta's install.sh; re-run it rather than editing this file.
-[Unit]
-Description=fta portal (Freqtrade bots as a service)
-After=network-online.target docker.service fta-proxy.service
-Wants=network-online.target
-
-[Service]
-Type=simple
-User=$FTA_USER
-Group=$FTA_USER
-EnvironmentFile=$ENV_FILE
-ExecStart=$FTA_BIN serve
-WorkingDirectory=$DATA_DIR
-Restart=on-failure
-RestartSec=2
-UMask=0077
-# The portal needs no privilege at all: it listens on a loopback port above 1024, writes only its
-# SQLite file, and reaches Docker through the proxy's socket.
 NoNewPrivileges=yes
 ProtectSystem=strict
 ProtectHome=yes
@@ -46,6 +31,30 @@ ProtectControlGroups=yes
 ProtectClock=yes
 ProtectHostname=yes
 SystemCallArchitectures=native
+EOF
+}
+
+fta_unit() {
+    cat <<EOF
+# Installed by fta's install.sh; re-run it rather than editing this file.
+[Unit]
+Description=fta portal (Freqtrade bots as a service)
+After=network-online.target docker.service fta-proxy.service
+Wants=network-online.target
+
+[Service]
+Type=simple
+User=$FTA_USER
+Group=$FTA_USER
+EnvironmentFile=$ENV_FILE
+ExecStart=$FTA_BIN serve
+WorkingDirectory=$DATA_DIR
+Restart=on-failure
+RestartSec=2
+UMask=0077
+# The portal needs no privilege at all: it listens on a loopback port above 1024, writes only its
+# SQLite file, and reaches Docker through the proxy's socket.
+$(fta_sandbox)
 # Swift's libdispatch gives the worker threads of its higher quality-of-service classes a nice
 # value below 0 (strace of fta serve: setpriority -2 and -4). Without privilege the kernel
 # refuses (EACCES), and libdispatch logs "Failed to set thread priority for worker thread" to
@@ -60,7 +69,8 @@ EOF
 
 # The daily scheduled backup (`fta backup --scheduled`: FTA_BACKUP_DIR, FTA_BACKUP_KEEP, optional
 # encryption and hook; docs/operations.md), as the fta user with the portal's configuration and
-# its sandbox. Persistent: a host that was off at the hour catches up at boot.
+# its sandbox (LimitNICE as for the portal: the same Swift runtime). Persistent: a host that was
+# off at the hour catches up at boot.
 backup_unit() {
     cat <<EOF
 # Installed by fta's install.sh; re-run it rather than editing this file.
@@ -77,19 +87,8 @@ WorkingDirectory=$DATA_DIR
 UMask=0077
 Nice=10
 IOSchedulingClass=idle
-NoNewPrivileges=yes
-ProtectSystem=strict
-ProtectHome=yes
-PrivateTmp=yes
-PrivateDevices=yes
-# The backups go under the data directory by default; a FTA_BACKUP_DIR elsewhere must be added here.
-ReadWritePaths=$DATA_DIR
-CapabilityBoundingSet=
-RestrictSUIDSGID=yes
-LockPersonality=yes
-ProtectKernelTunables=yes
-ProtectKernelModules=yes
-ProtectControlGroups=yes
+$(fta_sandbox)
+LimitNICE=-4
 EOF
 }
 
