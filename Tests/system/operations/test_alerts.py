@@ -26,18 +26,16 @@ import json
 import os
 import socket
 import sqlite3
-import subprocess
 import threading
 import time
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
-from fta_operations_support import fta, start_portal, stop_portal
+from fta_operations_support import bot_body, fta
 from fta_portal_support import login, request
-from fta_system_support import missing, wait_until
+from fta_system_support import missing, small_tmpfs, start_portal, stop_portal, wait_until
 
 CLASSES = ["backup.missing", "auth.lockouts", "engine.unreachable", "disk.low", "bot.failed", "proxy.denials",
            "bot.oom_killed", "dryrun.guard"]
@@ -145,28 +143,24 @@ class Relay:
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    if os.geteuid() != 0:
-        missing("mounting a small filesystem for the portal needs root")
     proxy_url = os.environ.get("FTA_TEST_DOCKER_URL", "")
     if not proxy_url.startswith("unix://"):
         missing("FTA_TEST_DOCKER_URL must be the test proxy's unix socket (scripts/lib/proxy.sh url)")
-    disk = tmp_path_factory.mktemp("alerts-disk")
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512m,mode=0700", "fta-alerts", str(disk)], check=True)
-    webhook, mailbox, relay = Webhook(), Mailbox(), Relay(proxy_url.removeprefix("unix://"))
-    backups = disk / "backups"
-    portal = start_portal("alerts", FTA_TEST_RUN_DIR=str(disk), FTA_TEST_DOCKER_URL=f"http://127.0.0.1:{relay.port}",
-                          FTA_ALERT_WEBHOOK_URL=webhook.url, FTA_ALERT_SMTP_URL=mailbox.url, FTA_ALERT_EMAIL_FROM="fta@example.test",
-                          FTA_ALERT_EMAIL_TO="operator@example.test", FTA_ALERT_CHECK_SECONDS="1", FTA_ALERT_REPEAT_MINUTES="60",
-                          FTA_LOGIN_MAX_FAILURES="2", FTA_LOGIN_LOCKOUT_SECONDS="2", FTA_BACKUP_DIR=str(backups),
-                          FTA_RECONCILE_SECONDS="2")
-    portal["env"]["FTA_BACKUP_DIR"] = str(backups)
-    try:
-        yield {"portal": portal, "webhook": webhook, "mailbox": mailbox, "relay": relay, "disk": disk}
-    finally:
-        stop_portal(portal)
-        mailbox.controller.stop()
-        webhook.server.shutdown()
-        subprocess.run(["umount", "-l", str(disk)], check=False)
+    with small_tmpfs(tmp_path_factory.mktemp("alerts-disk"), "512m") as disk:
+        webhook, mailbox, relay = Webhook(), Mailbox(), Relay(proxy_url.removeprefix("unix://"))
+        backups = disk / "backups"
+        portal = start_portal("alerts", FTA_TEST_RUN_DIR=str(disk), FTA_TEST_DOCKER_URL=f"http://127.0.0.1:{relay.port}",
+                              FTA_ALERT_WEBHOOK_URL=webhook.url, FTA_ALERT_SMTP_URL=mailbox.url, FTA_ALERT_EMAIL_FROM="fta@example.test",
+                              FTA_ALERT_EMAIL_TO="operator@example.test", FTA_ALERT_CHECK_SECONDS="1", FTA_ALERT_REPEAT_MINUTES="60",
+                              FTA_LOGIN_MAX_FAILURES="2", FTA_LOGIN_LOCKOUT_SECONDS="2", FTA_BACKUP_DIR=str(backups),
+                              FTA_RECONCILE_SECONDS="2")
+        portal["env"]["FTA_BACKUP_DIR"] = str(backups)
+        try:
+            yield {"portal": portal, "webhook": webhook, "mailbox": mailbox, "relay": relay, "disk": disk}
+        finally:
+            stop_portal(portal)
+            mailbox.controller.stop()
+            webhook.server.shutdown()
 
 
 def states(webhook: Webhook, kind: str) -> list[tuple[str, str]]:
@@ -224,10 +218,7 @@ def test_every_alert_class_fires_once_and_recovers_once_on_both_receivers(setup)
     relay.deny = True
     bots = [f"{client}-b{n}" for n in range(5)]
     for bot in bots:
-        status, _, body = request(portal["url"] + "/api/v1/bots", "POST",
-                                  {"id": bot, "clientId": client, "name": bot, "exchange": "binance", "pairs": ["BTC/USDT"],
-                                   "stakeCurrency": "USDT", "stakeAmount": "10", "dryRunWallet": 1000, "maxOpenTrades": 1,
-                                   "timeframe": "5m", "strategy": "FtaEmaCross", "size": "small", "start": True}, cookie=admin)
+        status, _, body = request(portal["url"] + "/api/v1/bots", "POST", bot_body(bot, client, start=True), cookie=admin)
         assert status in (201, 500), body
     relay.deny = False
     wait_for(webhook, "proxy.denials", "firing")

@@ -10,28 +10,22 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
 
 import pytest
 
-from fta_operations_support import start_portal, stop_portal
 from fta_portal_support import login, request
-from fta_system_support import missing
+from fta_system_support import small_tmpfs, start_portal, stop_portal
 
 
 @pytest.fixture()
 def portal(tmp_path_factory):
-    if os.geteuid() != 0:
-        missing("mounting a small filesystem for the portal needs root")
-    disk = tmp_path_factory.mktemp("full-disk")
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=128m,mode=0700", "fta-full-disk", str(disk)], check=True)
-    portal = start_portal("fulldisk", FTA_TEST_RUN_DIR=str(disk))
-    portal["disk"] = disk
-    try:
-        yield portal
-    finally:
-        stop_portal(portal)
-        subprocess.run(["umount", "-l", str(disk)], check=False)
+    with small_tmpfs(tmp_path_factory.mktemp("full-disk"), "128m") as disk:
+        portal = start_portal("fulldisk", FTA_TEST_RUN_DIR=str(disk))
+        portal["disk"] = disk
+        try:
+            yield portal
+        finally:
+            stop_portal(portal)
 
 
 def create(portal, admin, client):

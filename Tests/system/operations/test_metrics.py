@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from fta_operations_support import fta, start_portal, stop_portal
+from fta_operations_support import bot_body, fta, start_portal, stop_portal
 from fta_portal_support import login, request
 from fta_system_support import missing, wait_until
 
@@ -80,10 +80,7 @@ def test_counters_move_with_the_events(portal):
     # A client and a bot that is created, not started.
     client = f"mt{int(time.time()) % 100000}"
     assert request(portal["url"] + "/api/v1/clients", "POST", {"id": client, "name": "Metrics"}, cookie=admin)[0] == 201
-    status, _, body = request(portal["url"] + "/api/v1/bots", "POST",
-                              {"id": f"{client}-b", "clientId": client, "name": "metrics bot", "exchange": "binance",
-                               "pairs": ["BTC/USDT"], "stakeCurrency": "USDT", "stakeAmount": "10", "dryRunWallet": 1000,
-                               "maxOpenTrades": 1, "timeframe": "5m", "strategy": "FtaEmaCross", "size": "small", "start": False}, cookie=admin)
+    status, _, body = request(portal["url"] + "/api/v1/bots", "POST", bot_body(f"{client}-b", client), cookie=admin)
     assert status == 201, body
     # A scheduled backup, which the backup gauges read from FTA_BACKUP_DIR.
     run = fta(portal, "backup", "--scheduled")

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from fta_operations_support import REPO, start_portal, stop_portal
+from fta_operations_support import REPO, bot_body, start_portal, stop_portal
 from fta_portal_support import login, request
 from fta_system_support import wait_until
 
@@ -41,10 +41,7 @@ def test_the_portal_says_degraded_while_the_proxy_is_down_and_recovers_by_itself
     admin = login(portal)
     client = "pxdown"
     assert request(portal["url"] + "/api/v1/clients", "POST", {"id": client, "name": "Proxy down"}, cookie=admin)[0] == 201
-    bot = {"id": f"{client}-b", "clientId": client, "name": "proxy down", "exchange": "binance", "pairs": ["BTC/USDT"],
-           "stakeCurrency": "USDT", "stakeAmount": "10", "dryRunWallet": 1000, "maxOpenTrades": 1, "timeframe": "5m",
-           "strategy": "FtaEmaCross", "size": "small", "start": False}
-    assert request(portal["url"] + "/api/v1/bots", "POST", bot, cookie=admin)[0] == 201
+    assert request(portal["url"] + "/api/v1/bots", "POST", bot_body(f"{client}-b", client), cookie=admin)[0] == 201
     assert health(portal)["status"] == "ok"
 
     stopped = subprocess.run([str(PROXY_SH), "stop"], capture_output=True, text=True, timeout=60, env=portal["start_env"])

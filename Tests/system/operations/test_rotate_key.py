@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
 
 import pytest
 
-from fta_operations_support import fta, start_portal, stop_portal
+from fta_operations_support import bot_body, fta, start_portal, stop_portal
 from fta_portal_support import login, request
 
 
@@ -28,11 +27,7 @@ def portal():
         client = f"rk{os.getpid() % 100000}"
         assert request(portal["url"] + "/api/v1/clients", "POST", {"id": client, "name": "Rotate"}, cookie=admin)[0] == 201
         for n in range(3):
-            status, _, body = request(portal["url"] + "/api/v1/bots", "POST",
-                                      {"id": f"{client}-b{n}", "clientId": client, "name": f"bot {n}", "exchange": "binance",
-                                       "pairs": ["BTC/USDT"], "stakeCurrency": "USDT", "stakeAmount": "10", "dryRunWallet": 1000,
-                                       "maxOpenTrades": 1, "timeframe": "5m", "strategy": "FtaEmaCross", "size": "small", "start": False},
-                                      cookie=admin)
+            status, _, body = request(portal["url"] + "/api/v1/bots", "POST", bot_body(f"{client}-b{n}", client), cookie=admin)
             assert status == 201, body
     finally:
         # The database is the CLI's from here on: nothing else may write the secrets meanwhile.

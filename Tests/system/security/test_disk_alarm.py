@@ -13,48 +13,29 @@ test proves them (Tests/system/vm/test_vm_install.py, a bot writing 1 GiB into i
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
-import fta_security_support as sec
 from fta_portal_support import login, request
-from fta_system_support import missing, wait_until
+from fta_system_support import small_tmpfs, start_portal, stop_portal, wait_until
 
 NAME = "disk"
 
 
 @pytest.fixture(scope="module")
 def small_disk(tmp_path_factory):
-    if os.geteuid() != 0:
-        missing("mounting a small filesystem for the portal needs root")
-    mount_point = tmp_path_factory.mktemp("fta-small-disk")
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512m,mode=0700", "fta-disk-alarm", str(mount_point)], check=True)
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+    with small_tmpfs(tmp_path_factory.mktemp("fta-small-disk"), "512m") as disk:
+        yield disk
 
 
 @pytest.fixture(scope="module")
 def portal(small_disk):
-    binary = Path(os.environ.get("FTA_TEST_BINARY", sec.REPO / ".build" / "debug" / "fta"))
-    if not os.access(binary, os.X_OK):
-        missing(f"the fta binary {binary} is missing (swift build)")
-    if not os.environ.get("FTA_TEST_DOCKER_URL"):
-        missing("FTA_TEST_DOCKER_URL is not set (scripts/lib/proxy.sh url)")
-    script = sec.REPO / "scripts" / "lib" / "portal.sh"
-    env = dict(os.environ, FTA_TEST_RUN_DIR=str(small_disk))
-    started = subprocess.run([str(script), "start", NAME], capture_output=True, text=True, timeout=120, env=env)
-    assert started.returncode == 0, f"portal.sh start {NAME}: {started.stderr[-2000:]}"
+    portal = start_portal(NAME, FTA_TEST_RUN_DIR=str(small_disk))
     try:
-        values = dict(line.split("=", 1) for line in subprocess.run([str(script), "env", NAME], capture_output=True, text=True,
-                                                                    env=env, check=True).stdout.splitlines())
-        yield {"url": values["FTA_TEST_PORTAL_URL"], "admin": values["FTA_TEST_ADMIN_USER"], "password": values["FTA_TEST_ADMIN_PASSWORD"],
-               "dir": values["FTA_TEST_PORTAL_DIR"]}
+        yield portal
     finally:
-        subprocess.run([str(script), "stop", NAME], capture_output=True, text=True, timeout=60, env=env)
+        stop_portal(portal)
 
 
 def health(portal) -> dict:

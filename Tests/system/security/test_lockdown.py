@@ -13,41 +13,24 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
 import fta_security_support as sec
 from fta_portal_support import login, request, run
-from fta_system_support import missing, wait_until
+from fta_system_support import start_portal, stop_portal, wait_until
 
 NAME = "security"
 
 
 @pytest.fixture(scope="module")
 def portal():
-    binary = Path(os.environ.get("FTA_TEST_BINARY", sec.REPO / ".build" / "debug" / "fta"))
-    if not os.access(binary, os.X_OK):
-        missing(f"the fta binary {binary} is missing (swift build)")
-    if not os.environ.get("FTA_TEST_DOCKER_URL"):
-        missing("FTA_TEST_DOCKER_URL is not set (scripts/lib/proxy.sh url)")
-    script = sec.REPO / "scripts" / "lib" / "portal.sh"
-    env = dict(os.environ, FTA_BOT_IMAGE=os.environ.get("FTA_TEST_IMAGE", "fta-test/busybox:latest"))
-    started = subprocess.run([str(script), "start", NAME], capture_output=True, text=True, timeout=120, env=env)
-    assert started.returncode == 0, f"portal.sh start {NAME}: {started.stderr[-2000:]}"
+    portal = start_portal(NAME)
     try:
-        values = dict(line.split("=", 1) for line in subprocess.run([str(script), "env", NAME], capture_output=True, text=True,
-                                                                    check=True).stdout.splitlines())
-        directory = values["FTA_TEST_PORTAL_DIR"]
-        cli_env = dict(os.environ)
-        with open(os.path.join(directory, "env")) as handle:
-            cli_env.update(line.rstrip("\n").split("=", 1) for line in handle if "=" in line)
-        yield {"url": values["FTA_TEST_PORTAL_URL"], "admin": values["FTA_TEST_ADMIN_USER"], "password": values["FTA_TEST_ADMIN_PASSWORD"],
-               "dir": directory, "binary": str(binary), "env": cli_env}
+        yield portal
     finally:
-        subprocess.run([str(script), "stop", NAME], capture_output=True, text=True, timeout=60)
+        stop_portal(portal)
 
 
 def api(portal, path, method="GET", body=None, cookie=None):
