@@ -53,4 +53,29 @@ struct AlertBookTests {
         quiet.undelivered(quiet.evaluate([Self.engine], now: at(0))[0])
         #expect(quiet.evaluate([], now: at(30)).isEmpty)
     }
+
+    @Test("bad alert and backup settings are refused at start, naming the variable")
+    func badSettingsNameTheVariable() throws {
+        let smtp = ["FTA_ALERT_SMTP_URL": "smtp://127.0.0.1:2525", "FTA_ALERT_EMAIL_FROM": "fta@example.test", "FTA_ALERT_EMAIL_TO": "ops@example.test"]
+        #expect(try testConfiguration(smtp).alerts.emailTo == ["ops@example.test"])
+        let cases: [([String: String], String)] = [
+            (["FTA_ALERT_WEBHOOK_URL": "ftp://hooks.example.test/x"], "FTA_ALERT_WEBHOOK_URL"),
+            (["FTA_ALERT_WEBHOOK_URL": "not a url"], "FTA_ALERT_WEBHOOK_URL"),
+            (["FTA_ALERT_SMTP_URL": "http://relay.example.test"], "FTA_ALERT_SMTP_URL"),
+            (smtp.merging(["FTA_ALERT_EMAIL_FROM": "nobody"]) { $1 }, "FTA_ALERT_EMAIL_FROM"),
+            (smtp.merging(["FTA_ALERT_EMAIL_TO": "a@b.test, not an address"]) { $1 }, "FTA_ALERT_EMAIL_TO"),
+            (["FTA_ALERT_CHECK_SECONDS": "0"], "FTA_ALERT_CHECK_SECONDS"),
+            (["FTA_ALERT_REPEAT_MINUTES": "soon"], "FTA_ALERT_REPEAT_MINUTES"),
+            (["FTA_BACKUP_DIR": "backups"], "FTA_BACKUP_DIR"),
+            (["FTA_BACKUP_KEEP": "0"], "FTA_BACKUP_KEEP"),
+            (["FTA_BACKUP_KEY_FILE": "key.hex"], "FTA_BACKUP_KEY_FILE"),
+            (["FTA_BACKUP_HOOK": "rclone copy"], "FTA_BACKUP_HOOK"),
+        ]
+        for (values, variable) in cases {
+            do {
+                _ = try testConfiguration(values)
+                Issue.record("accepted \(values)")
+            } catch { #expect(error.variable == variable, "\(values)") }
+        }
+    }
 }
