@@ -124,8 +124,13 @@ public struct Reconciler: Sendable {
             if status?.phase.isAlive != true {
                 if let status, status.phase == .crashed, bot.state == .running {
                     // The runtime's restart policy gave up: a crash loop is `failed`, not restarted forever.
-                    _ = try await database.updateBot(id) { $0.state = .failed; $0.lastError = Self.failureMessage(status) }
+                    // Its last output goes with it: what the owner needs to see why, without a log hunt.
+                    let output = (try? await runtime.logs(bot: id, tail: Self.failureOutputLines)) ?? []
+                    let message = Self.failureMessage(status, output: output)
+                    _ = try await database.updateBot(id) { $0.state = .failed; $0.lastError = message }
                     report.failed.append(bot.id.rawValue)
+                    await audit.record(AuditEntry(actor: "reconciler", clientId: bot.clientId.rawValue, action: "bot.failed", target: bot.id.rawValue,
+                                                  outcome: .failure, detail: Self.failureMessage(status)))
                     return
                 }
                 try await lifecycle.start(id)
@@ -186,10 +191,18 @@ extension Reconciler {
     /// What the user reads in `lastError` of a bot the kernel killed and that stays down.
     static let oomMessage = "The bot was killed for running out of memory."
 
-    /// What the user reads in `lastError` when the runtime gave up on a crashing bot.
-    static func failureMessage(_ status: BotRuntimeStatus) -> String {
-        if status.oomKilled { return "The bot was killed for running out of memory, after repeated restarts." }
-        return "The bot stopped with exit code \(status.exitCode ?? -1) after repeated restarts."
+    /// How many of a failed bot's last output lines `lastError` carries, and how long each may be.
+    static let failureOutputLines = 10
+    static let failureOutputWidth = 300
+
+    /// What the user reads in `lastError` when the runtime gave up on a crashing bot: why, then
+    /// the last lines the bot wrote (each cut to a readable width).
+    static func failureMessage(_ status: BotRuntimeStatus, output: [String] = []) -> String {
+        let why = status.oomKilled
+            ? "The bot was killed for running out of memory, after repeated restarts."
+            : "The bot stopped with exit code \(status.exitCode ?? -1) after repeated restarts."
+        let lines = output.suffix(failureOutputLines).map { String($0.prefix(failureOutputWidth)) }
+        return lines.isEmpty ? why : why + " Its last output:\n" + lines.joined(separator: "\n")
     }
 }
 
@@ -229,11 +242,14 @@ public struct SessionCleanupService: Service {
     let database: AppDatabase
     let throttle: LoginThrottle
     let idleTimeout: TimeInterval
+    let clock: PortalClock
     let interval: Duration
     let logger: Logger
 
-    public init(database: AppDatabase, throttle: LoginThrottle, idleTimeout: TimeInterval, interval: Duration = .seconds(300), logger: Logger) {
+    public init(database: AppDatabase, throttle: LoginThrottle, idleTimeout: TimeInterval, clock: PortalClock = PortalClock(),
+                interval: Duration = .seconds(300), logger: Logger) {
         self.database = database
+        self.clock = clock
         self.throttle = throttle
         self.idleTimeout = idleTimeout
         self.interval = interval
@@ -243,7 +259,7 @@ public struct SessionCleanupService: Service {
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                let removed = try await database.deleteExpiredSessions(now: Date(), idleTimeout: idleTimeout)
+                let removed = try await database.deleteExpiredSessions(now: clock.now(), idleTimeout: idleTimeout)
                 if removed > 0 { logger.info("expired sessions removed", metadata: ["count": "\(removed)"]) }
                 await throttle.prune()
             } catch {
