@@ -35,6 +35,8 @@ declare -A NEEDED=(
     [systemd]=/usr/bin/systemd-analyze
     # The metrics tests check /metrics with Prometheus's own linter.
     [prometheus]=/usr/bin/promtool
+    # The clock-jump test moves a real fta serve's wall clock with libfaketime (LD_PRELOAD).
+    [faketime]=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
 )
 
 missing=()

@@ -12,8 +12,11 @@ public actor LoginThrottle {
     private var failures: [String: [Date]] = [:]
     private var lockedUntil: [String: Date] = [:]
     let metrics: PortalMetrics?
+    /// Lockouts count real elapsed time: setting the clock back does not lengthen one.
+    let clock: PortalClock
 
-    public init(maxFailures: Int, window: TimeInterval, lockout: TimeInterval, metrics: PortalMetrics? = nil) {
+    public init(maxFailures: Int, window: TimeInterval, lockout: TimeInterval, metrics: PortalMetrics? = nil, clock: PortalClock = PortalClock()) {
+        self.clock = clock
         self.maxFailures = maxFailures
         self.window = window
         self.lockout = lockout
@@ -21,7 +24,8 @@ public actor LoginThrottle {
     }
 
     /// Seconds until the first of `keys` that is locked out is free again, or nil when none is.
-    public func lockedFor(_ keys: [String], now: Date = Date()) -> Int? {
+    public func lockedFor(_ keys: [String], now: Date? = nil) -> Int? {
+        let now = now ?? clock.now()
         let waits = keys.compactMap { key -> TimeInterval? in
             guard let until = lockedUntil[key] else { return nil }
             if until <= now {
@@ -35,7 +39,8 @@ public actor LoginThrottle {
     }
 
     /// Records a failure for each key; returns the delay to wait before answering.
-    public func recordFailure(_ keys: [String], now: Date = Date()) -> Duration {
+    public func recordFailure(_ keys: [String], now: Date? = nil) -> Duration {
+        let now = now ?? clock.now()
         var worst = 0
         var lockedOut = 0
         for key in keys {
@@ -58,7 +63,8 @@ public actor LoginThrottle {
     }
 
     /// Drops old entries; called by the session cleanup service.
-    public func prune(now: Date = Date()) {
+    public func prune(now: Date? = nil) {
+        let now = now ?? clock.now()
         failures = failures.compactMapValues { dates in
             let recent = dates.filter { now.timeIntervalSince($0) < window }
             return recent.isEmpty ? nil : recent

@@ -12,9 +12,12 @@ public struct SessionManager: Sendable {
     let secure: Bool
     let idleTimeout: TimeInterval
     let lifetime: TimeInterval
+    /// Session time: real elapsed time, whatever the wall clock does (PortalClock).
+    public let clock: PortalClock
 
-    public init(database: AppDatabase, configuration: PortalConfiguration) {
+    public init(database: AppDatabase, configuration: PortalConfiguration, clock: PortalClock = PortalClock()) {
         self.database = database
+        self.clock = clock
         cookieName = configuration.sessionCookieName
         secure = configuration.servesTLS
         idleTimeout = configuration.sessionIdleTimeout
@@ -22,7 +25,8 @@ public struct SessionManager: Sendable {
     }
 
     /// Starts a new session (always a new token: no fixation) and returns its token.
-    public func start(for user: UserRecord, sourceIP: String, now: Date = Date()) async throws -> String {
+    public func start(for user: UserRecord, sourceIP: String, now: Date? = nil) async throws -> String {
+        let now = now ?? clock.now()
         let token = RandomBytes.base64URL(32)
         try await database.createSession(SessionRecord(
             tokenHash: Self.hash(token), userId: user.id!, createdAt: now, lastSeenAt: now,
@@ -31,7 +35,8 @@ public struct SessionManager: Sendable {
         return token
     }
 
-    public func principal(forToken token: String, now: Date = Date()) async throws -> Principal? {
+    public func principal(forToken token: String, now: Date? = nil) async throws -> Principal? {
+        let now = now ?? clock.now()
         // A token is 43 base64url characters; anything else cannot be one of ours.
         guard token.count == 43 else { return nil }
         let hash = Self.hash(token)
