@@ -46,11 +46,13 @@ public struct PortalServices: Sendable {
                                  allowTestStrategies: configuration.allowTestStrategies, metrics: metrics, logger: logger)
         bridge = FreqtradeBridge(lifecycle: lifecycle, audit: audit, logger: logger, metrics: metrics)
         reconciler = Reconciler(database: database, runtime: self.runtime, lifecycle: lifecycle, audit: audit, bridge: bridge, logger: logger)
-        sessions = SessionManager(database: database, configuration: configuration)
+        // One clock for sessions and lockouts, never behind the newest session activity on disk.
+        let clock = PortalClock(floor: try database.newestSessionActivity())
+        sessions = SessionManager(database: database, configuration: configuration, clock: clock)
         hasher = PasswordHasher(cost: configuration.bcryptCost)
         accounts = AccountService(database: database, hasher: hasher, audit: audit)
         throttle = LoginThrottle(maxFailures: configuration.loginMaxFailures, window: configuration.loginWindow, lockout: configuration.loginLockout,
-                                 metrics: metrics)
+                                 metrics: metrics, clock: clock)
         doctor = Doctor(configuration: configuration, runtime: runtime, database: database, lifecycle: lifecycle, bridge: bridge)
         lockdown = Lockdown(database: database, lifecycle: lifecycle, audit: audit, logger: logger)
         apiDescription = APIDescription.load(webRoot: configuration.webRoot)
@@ -100,9 +102,13 @@ public func buildApplication(_ configuration: PortalConfiguration, runtime: any 
     )
     app.addServices(
         ReconcilerService(reconciler: services.reconciler, interval: .seconds(Int64(configuration.reconcileInterval)), metrics: services.metrics, logger: logger),
-        SessionCleanupService(database: database, throttle: services.throttle, idleTimeout: configuration.sessionIdleTimeout, logger: logger),
+        SessionCleanupService(database: database, throttle: services.throttle, idleTimeout: configuration.sessionIdleTimeout,
+                              clock: services.sessions.clock, logger: logger),
         StartupMemoryReleaseService(logger: logger),
-        AlertService(services: services, logger: logger)
+        AlertService(services: services, logger: logger),
+        AuditRetentionService(retention: AuditRetention(database: database, days: configuration.auditRetentionDays,
+                                                        directory: configuration.auditArchiveDirectory),
+                              audit: services.audit, logger: logger)
     )
     return app
 }

@@ -172,6 +172,31 @@ public struct AppDatabase: Sendable {
                 t.column("reason", .text)
             }
         }
+        migrator.registerMigration("v3-audit-retention") { db in
+            // Pruning the audit trail (fta audit prune, FTA_AUDIT_RETENTION_DAYS) is the one way
+            // an entry can ever be deleted, and only inside its own transaction: it writes a
+            // permit naming the last id and the cutoff date of the entries it exported to a
+            // checksummed archive, deletes exactly those, and removes the permit. Whatever else deletes (a bug, sqlite3 by hand
+            // without dropping triggers) is refused as before, and so is every entry younger than
+            // 30 days, permit or not.
+            try db.create(table: "auditPrunePermit") { t in
+                t.primaryKey("id", .integer).check { $0 == 1 }
+                t.column("throughId", .integer).notNull()
+                t.column("before", .datetime).notNull()
+            }
+            try db.execute(sql: """
+                DROP TRIGGER auditLogNoDelete;
+                CREATE TRIGGER auditLogNoDelete BEFORE DELETE ON auditLog
+                WHEN NOT EXISTS (SELECT 1 FROM auditPrunePermit p
+                                 WHERE OLD.id <= p.throughId AND OLD.at < p.before
+                                   AND OLD.at < strftime('%Y-%m-%d %H:%M:%f', 'now', '-30 days'))
+                BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+                """)
+        }
+        migrator.registerMigration("v4-bot-image") { db in
+            // Each bot's image (BotRecord.image): rolled out bot by bot (fta rollout).
+            try db.alter(table: "bots") { t in t.add(column: "image", .text) }
+        }
         return migrator
     }
 }
@@ -221,6 +246,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case newerSchema(path: String)
     case serverRunning(path: String)
     case notFound(path: String)
+    case auditPruneMismatch(expected: Int, deleted: Int)
 
     public var description: String {
         switch self {
@@ -230,6 +256,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case .newerSchema(let path): "\(path) was written by a newer fta; upgrade fta before restoring it"
         case .serverRunning(let path): "fta serve is using \(path); stop it first (it holds \(path).lock)"
         case .notFound(let path): "\(path) does not exist"
+        case .auditPruneMismatch(let expected, let deleted):
+            "pruning the audit trail would have deleted \(deleted) entries, not the \(expected) exported; nothing was deleted"
         }
     }
 }

@@ -89,6 +89,9 @@ public struct BotRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
     public var createdAt: Date
     public var updatedAt: Date
     public var startedAt: Date?
+    /// The image the bot's containers run, pinned at its first start: a new FTA_BOT_IMAGE is for
+    /// new bots, and reaches existing ones only through `fta rollout`, bot by bot, verified.
+    public var image: String?
 
     public init(id: BotID, clientID: ClientID, settings: BotSettings, desiredState: DesiredState, now: Date = Date()) {
         self.id = id

@@ -2,6 +2,7 @@ import Crypto
 import FTACore
 import FTAStore
 import Foundation
+import Glibc
 
 /// Scheduled backups: `fta backup --scheduled` (a daily systemd timer, docs/operations.md) and
 /// `fta backup --drill`.
@@ -169,14 +170,30 @@ public struct ScheduledBackups: Sendable {
         return SymmetricKey(data: bytes)
     }
 
+    /// Writes `data` to `path`, mode 0600, durably: a private temporary file, fsync, rename, fsync
+    /// of the directory. What follows a write may depend on it being on disk (pruning deletes what
+    /// an archive holds; a backup's rotation deletes older ones).
     public static func writePrivate(_ data: Data, to path: String) throws {
         let temporary = path + ".partial-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: temporary) }
-        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary])
+        let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary]) }
+        let written = data.withUnsafeBytes { buffer -> Bool in
+            var offset = 0
+            while offset < buffer.count {
+                let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return false }
+                offset += n
+            }
+            return true
         }
-        if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-        try FileManager.default.moveItem(atPath: temporary, toPath: path)
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written, synced else { throw CocoaError(.fileWriteOutOfSpace, userInfo: [NSFilePathErrorKey: temporary]) }
+        guard rename(temporary, path) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
+        let directory = Glibc.open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directory >= 0 { _ = fsync(directory); close(directory) }
     }
 
     /// `20261206T031500Z`: sorts as it reads. (A new formatter per call: DateFormatter is not

@@ -93,6 +93,10 @@ public enum ConfigurationCatalog {
             .init("FTA_BACKUP_KEY_FILE", "", ["A file holding a 64-hex-character key (openssl rand -hex 32): backups are then encrypted", "with AES-256-GCM. Keep the key off this disk too, or a thief of the disk has both."]),
             .init("FTA_BACKUP_HOOK", "", ["A program run after each scheduled backup with the backup's path as its one argument, to", "copy it off the host (rclone, aws s3 cp, scp...). Its failure is reported, the backup kept."]),
         ]),
+        Section(title: "Retention (fta audit prune; docs/operations.md)", variables: [
+            .init("FTA_AUDIT_RETENTION_DAYS", "400", ["Audit entries older than this many days (30 at least) are exported to a checksummed", "archive, then deleted from the database, once a day by fta serve."]),
+            .init("FTA_AUDIT_ARCHIVE_DIR", "/var/lib/fta/audit-archive", ["Where pruned audit entries go: audit-<first id>-<last id>.jsonl and its .sha256, mode 0600.", "Copy them off the host with the backups (FTA_BACKUP_HOOK)."]),
+        ]),
         Section(title: "Alerts (docs/operations.md): a webhook, e-mail, or both; none when both are empty", variables: [
             .init("FTA_ALERT_WEBHOOK_URL", "", ["Each alert and each recovery is POSTed here as JSON (http or https)."]),
             .init("FTA_ALERT_SMTP_URL", "", ["smtp://relay:587 (STARTTLS when offered) or smtps://relay:465."]),

@@ -52,6 +52,9 @@ public struct PortalConfiguration: Sendable {
     public var backupKeep: Int
     public var backupKeyFile: String?
     public var backupHook: String?
+    /// FTA_AUDIT_*: how long audit entries stay in the database, and where pruned ones are archived.
+    public var auditRetentionDays: Int
+    public var auditArchiveDirectory: String
     /// FTA_ALERT_*: where alerts go, how often to look, how often to repeat.
     public var alerts: AlertSettings
 
@@ -232,6 +235,9 @@ public struct PortalConfiguration: Sendable {
             backupKeep: try int("FTA_BACKUP_KEEP", 1...1000),
             backupKeyFile: values["FTA_BACKUP_KEY_FILE"] == nil ? nil : try absolute("FTA_BACKUP_KEY_FILE"),
             backupHook: values["FTA_BACKUP_HOOK"] == nil ? nil : try absolute("FTA_BACKUP_HOOK"),
+            // 30 days at least: the schema refuses to prune anything younger anyway.
+            auditRetentionDays: try int("FTA_AUDIT_RETENTION_DAYS", 30...36500),
+            auditArchiveDirectory: try absolute("FTA_AUDIT_ARCHIVE_DIR"),
             alerts: try alertSettings()
         )
     }
