@@ -52,6 +52,7 @@ struct AccessMatrixTests {
             .init(method: .get, path: "/api/v1/bots/acme-bot/logs?tail=5", statuses: [401, 200, 200, 404, 200]),
             .init(method: .post, path: "/api/v1/bots/acme-bot/start", statuses: [401, 403, 200, 404, 200]),
             .init(method: .post, path: "/api/v1/bots/acme-bot/restart", statuses: [401, 403, 200, 404, 200]),
+            .init(method: .post, path: "/api/v1/bots/acme-bot/rotate-credentials", statuses: [401, 403, 200, 404, 200]),
             // A running bot whose container has no address yet: the bridge answers 502, after the
             // checks. The viewer could not start it, so for them it is not running: 409.
             .init(method: .get, path: "/api/v1/bots/acme-bot/status", statuses: [401, 409, 502, 404, 502]),

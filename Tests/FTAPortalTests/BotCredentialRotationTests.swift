@@ -27,4 +27,28 @@ struct BotCredentialRotationTests {
             _ = try await lifecycle.stop(id)
         }
     }
+
+    @Test("on demand: a stopped bot gets new stored credentials with no launch, a running one is relaunched with new ones, a quarantined one is refused")
+    func onDemand() async throws {
+        let harness = try await Harness()
+        let id = BotID("acme-bot")!
+        let lifecycle = harness.services.lifecycle
+        let before = try await lifecycle.secrets(of: id)
+        let launches = await harness.runtime.launchCount()
+        _ = try await lifecycle.rotateCredentials(id)
+        let stored = try await lifecycle.secrets(of: id)
+        #expect(stored.apiPassword != before.apiPassword && stored.jwtSecretKey != before.jwtSecretKey && stored.wsToken != before.wsToken)
+        #expect(await harness.runtime.launchCount() == launches, "a stopped bot was launched to rotate its credentials")
+
+        _ = try await lifecycle.start(id)
+        let running = try await lifecycle.secrets(of: id)
+        let rotated = try await lifecycle.rotateCredentials(id)
+        let after = try await lifecycle.secrets(of: id)
+        #expect(rotated.state == .running && rotated.desiredState == .running)
+        #expect(after.apiPassword != running.apiPassword && after.wsToken != running.wsToken)
+        #expect(await harness.runtime.launchedSecrets(id) == after, "the running instance does not hold the new credentials")
+
+        try await lifecycle.quarantine(id, reason: "test")
+        await #expect(throws: DomainError.self) { try await lifecycle.rotateCredentials(id) }
+    }
 }

@@ -15,7 +15,8 @@ public struct BotLifecycle: Sendable {
     let runtime: any BotRuntime
     let secretBox: SecretBox
     let admission: Admission
-    let image: String
+    /// The image of new bots (FTA_BOT_IMAGE); each bot keeps its own once started (BotRecord.image).
+    public let image: String
     let exchangeOverride: ExchangeOverride?
     let allowTestStrategies: Bool
     let locks: KeyedLock
@@ -79,7 +80,9 @@ public struct BotLifecycle: Sendable {
             // whoever saw them, they open nothing from now on. Stored before the launch, so that
             // no container can ever run with credentials the portal does not hold.
             try await database.replaceBotSecret(id, sealed: try secretBox.seal(BotSecrets.generate(), for: id))
-            let launch = try await launchPlan(for: admitted)
+            // Its image is pinned at its first start (BotRecord.image).
+            let pinned = admitted.image == nil ? try await database.updateBot(id) { $0.image = image } ?? admitted : admitted
+            let launch = try await launchPlan(for: pinned)
             do {
                 try await runtime.launch(launch)
             } catch RuntimeError.timedOut(let detail) {
@@ -118,6 +121,23 @@ public struct BotLifecycle: Sendable {
         return try await start(id)
     }
 
+    /// New API credentials now, on demand (a leak suspected, a routine rotation): a bot that runs
+    /// is restarted, which gives its new container fresh ones (`start`); any other bot gets them
+    /// stored at once, for its next start. The old ones open nothing afterwards.
+    @discardableResult
+    public func rotateCredentials(_ id: BotID) async throws -> BotRecord {
+        guard let bot = try await database.bot(id) else { throw DomainError.notFound("No such bot.") }
+        if bot.desiredState == .running, [.running, .starting].contains(bot.state) { return try await restart(id) }
+        return try await locks.withLock(id.rawValue) {
+            guard let bot = try await database.bot(id) else { throw DomainError.notFound("No such bot.") }
+            guard ![.quarantined, .deleting].contains(bot.state) else {
+                throw DomainError.conflict("A \(bot.state.rawValue) bot cannot get new credentials.")
+            }
+            try await database.replaceBotSecret(id, sealed: try secretBox.seal(BotSecrets.generate(), for: id))
+            return bot
+        }
+    }
+
     /// Removes the container, the volume and, with the client's last bot, the network; then
     /// the record and its secrets.
     public func delete(_ id: BotID) async throws {
@@ -149,7 +169,7 @@ public struct BotLifecycle: Sendable {
     }
 
     public func status(of bot: BotRecord) async throws(RuntimeError) -> BotRuntimeStatus? {
-        try await runtime.status(of: BotPlacement(bot: bot.id, client: bot.clientId, size: bot.size))
+        try await runtime.status(of: BotPlacement(bot: bot.id, client: bot.clientId, size: bot.size, image: bot.image))
     }
 
     /// The bot's decrypted API credentials (for the portal's bridge to its Freqtrade API).
@@ -160,7 +180,7 @@ public struct BotLifecycle: Sendable {
 
     func launchPlan(for bot: BotRecord) async throws -> BotLaunch {
         BotLaunch(botID: bot.id, clientID: bot.clientId, settings: try bot.settings(allowTestStrategies: true),
-                  secrets: try await secrets(of: bot.id), image: image, exchangeOverride: exchangeOverride)
+                  secrets: try await secrets(of: bot.id), image: bot.image ?? image, exchangeOverride: exchangeOverride)
     }
 
     private func ensureCanMove(_ bot: BotRecord, to next: BotState) throws {

@@ -24,6 +24,7 @@ struct BotsController {
         routes.post("bots/:botId/start", use: start)
         routes.post("bots/:botId/stop", use: stop)
         routes.post("bots/:botId/restart", use: restart)
+        routes.post("bots/:botId/rotate-credentials", use: rotateCredentials)
         routes.get("bots/:botId/logs", use: logs)
         routes.get("bots/:botId/status", use: status)
         routes.get("bots/:botId/profit", use: profit)
@@ -167,6 +168,13 @@ struct BotsController {
         try await request.requireNoInput(context: context)
         let bot = try await managedBot(context, action: "bot.restart")
         return BotEnvelope(bot: BotView(try await audited(context, "bot.restart", bot) { try await lifecycle.restart(bot.id) }))
+    }
+
+    /// New bot API credentials now (BotLifecycle.rotateCredentials): a running bot restarts.
+    @Sendable func rotateCredentials(_ request: Request, context: PortalContext) async throws -> BotEnvelope {
+        try await request.requireNoInput(context: context)
+        let bot = try await managedBot(context, action: "bot.rotate_credentials")
+        return BotEnvelope(bot: BotView(try await audited(context, "bot.rotate_credentials", bot) { try await lifecycle.rotateCredentials(bot.id) }))
     }
 
     @Sendable func logs(_ request: Request, context: PortalContext) async throws -> LogsView {
