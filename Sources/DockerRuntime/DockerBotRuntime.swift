@@ -9,7 +9,7 @@ import Logging
 public struct DockerBotRuntime: BotRuntime {
     /// What the Docker runtime needs to know about the host it checks.
     public struct Options: Sendable {
-        /// The pinned image every bot must run (a container on another image is out of spec).
+        /// The image of a bot pinned to none of its own (BotPlacement.image): a container on another image is out of spec.
         public var image: String
         /// The engine's own socket, which only the proxy may open (FTA_DOCKER_SOCKET).
         public var engineSocket: String
@@ -82,7 +82,7 @@ public struct DockerBotRuntime: BotRuntime {
             startedAt: inspect.State.StartedAt,
             address: inspect.NetworkSettings.Networks?[placement.client.networkName]?.IPAddress.flatMap { $0.isEmpty ? nil : $0 },
             deviations: HardenedBotContainer.deviations(of: inspect, bot: placement.bot, client: placement.client,
-                                                        size: placement.size, image: options.image),
+                                                        size: placement.size, image: placement.image ?? options.image),
             restartCount: inspect.RestartCount ?? 0,
             lastExitAt: inspect.State.FinishedAt.flatMap { $0.hasPrefix("0001-") || $0.isEmpty ? nil : $0 }
         )

@@ -23,16 +23,19 @@ public struct BotLaunch: Sendable {
 }
 
 /// Which bot a runtime question is about, with what the runtime needs to judge the answer
-/// (the client's network, the size its limits must match).
+/// (the client's network, the size its limits must match, the image it must run).
 public struct BotPlacement: Sendable, Hashable {
     public var bot: BotID
     public var client: ClientID
     public var size: BotSize
+    /// The image the bot is pinned to (BotRecord.image); nil: the runtime's configured image.
+    public var image: String?
 
-    public init(bot: BotID, client: ClientID, size: BotSize) {
+    public init(bot: BotID, client: ClientID, size: BotSize, image: String? = nil) {
         self.bot = bot
         self.client = client
         self.size = size
+        self.image = image
     }
 }
 

@@ -15,7 +15,7 @@ struct FTACommand: AsyncParsableCommand {
         discussion: "Configuration comes from FTA_* environment variables (see .env.example); flags override them.",
         version: FTAVersion.current,
         subcommands: [Serve.self, Migrate.self, Config.self, Admin.self, Client.self, Backup.self, Restore.self, Doctor.self, Reconcile.self,
-                      LockdownCommand.self, RotateKeyCommand.self]
+                      LockdownCommand.self, RotateKeyCommand.self, AuditCommand.self, RolloutCommand.self]
     )
 }
 

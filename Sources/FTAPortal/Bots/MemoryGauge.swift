@@ -63,7 +63,7 @@ public actor MemoryGauge {
         let runtime = self.runtime
         let measured = await withTaskGroup(of: (BotID, BotUsage?).self) { group in
             for bot in bots {
-                let placement = BotPlacement(bot: bot.id, client: bot.clientId, size: bot.size)
+                let placement = BotPlacement(bot: bot.id, client: bot.clientId, size: bot.size, image: bot.image)
                 group.addTask { (placement.bot, try? await runtime.usage(of: placement)) }
             }
             var usages: [BotID: BotUsage] = [:]
