@@ -276,6 +276,38 @@ def test_fta_supervise_does_not_restart_a_clean_exit(tmp_path):
     assert "not restarting" in log.read_text()
 
 
+
+def test_fta_supervise_rotates_the_log_while_the_command_runs_and_leaves_nothing_behind(tmp_path):
+    """A portal that runs for months: its log is kept under the limit while it runs (not only at
+    a restart), the command keeps writing into the emptied file, and stopping the supervisor
+    leaves no process of it (the rotator and its sleep included)."""
+    root_only()
+    pidfile, log = tmp_path / "s.pid", tmp_path / "s.log"
+    env = dict(os.environ, FTA_SUPERVISE_LOG_LIMIT="20000", FTA_SUPERVISE_LOG_CHECK_SECONDS="1")
+    writer = "i=0; while :; do i=$((i+1)); echo \"line $i of a portal that never stops\"; sleep 0.002; done"
+    proc = subprocess.Popen([str(REPO / "scripts/install/fta-supervise.sh"), "--name", "t", "--pidfile", str(pidfile),
+                             "--log", str(log), "--", "sh", "-c", writer], env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not (tmp_path / "s.log.1").exists():
+            time.sleep(0.2)
+        assert (tmp_path / "s.log.1").exists(), "the log was not rotated while the command ran"
+        time.sleep(2.5)
+        size = log.stat().st_size
+        # The limit, plus at most what two check intervals let the writer add.
+        assert size < 20000 + 2 * 40000, size
+        last = log.read_text().splitlines()[-1]
+        assert last.startswith("line ") and log.stat().st_size > 0, last
+        print(f"log {size} bytes, rotated copy {(tmp_path / 's.log.1').stat().st_size} bytes")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    time.sleep(0.5)
+    # Exited ones count as gone: this sandbox's PID 1 does not reap orphans (<defunct>).
+    leftovers = [line for line in subprocess.run(["pgrep", "-a", "-s", str(proc.pid)], capture_output=True, text=True).stdout.splitlines()
+                 if not line.endswith("<defunct>")]
+    assert not leftovers, f"processes of the stopped supervisor are still running: {leftovers}"
+
 FAKE_DOCKER = """#!/bin/sh
 case "$FAKE" in
   silent) sleep 100 ;;
