@@ -40,6 +40,29 @@ def require_tool(name: str) -> str:
     return path
 
 
+def precondition(ok: bool, message: str) -> None:
+    """A real install's precondition (root, free ports, a test engine): skips without it; fails
+    under CI=true, where every precondition must hold."""
+    if ok:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{message} (CI=true: a missing precondition is a failure)")
+    pytest.skip(message)
+
+
+def listeners(port: int) -> list[str]:
+    """Local addresses of the TCP listeners on port, from `ss -Hltn`."""
+    out = subprocess.run([require_tool("ss"), "-Hltn"], capture_output=True, text=True, check=True).stdout
+    found = []
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) >= 4:
+            address, _, p = fields[3].rpartition(":")
+            if p == str(port):
+                found.append(address.strip("[]"))
+    return found
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

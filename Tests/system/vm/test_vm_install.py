@@ -27,13 +27,14 @@ import os
 import re
 import secrets
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
 from fta_system_support import missing
 from fta_vm_support import BOOT_TIMEOUT_S, REPO, VM
-from fta_vm_install import InstalledVM, freqtrade_support, portal_support
+from fta_vm_install import ADMIN, InstalledVM, freqtrade_support, portal_support
 
 UNITS = ["fta.service", "fta-proxy.service", "docker.service", "nginx.service"]
 # What an installation leaves on the host; after --purge, none of it may be there.
@@ -283,6 +284,39 @@ def test_the_version_the_daily_backup_and_local_metrics(installed, running_bot):
     RESULTS["metrics_families"] = metrics.count("# TYPE ")
     status, _, _ = portal_support.request(installed.tunnel.url + "/metrics")
     assert status == 404, status
+
+
+def test_a_failed_upgrade_rolls_back_by_itself_under_systemd(installed, running_bot):
+    """Issue 14's upgrade on the real host, through systemctl: install.sh run again with a "new"
+    fta whose portal starts (the real `fta serve`, on a port nobody checks) and never answers its
+    health check must roll back by itself: exit 4, the previous binary byte for byte, fta.service
+    active and healthy on it, the database restored, and the bot's container never restarted."""
+    vm = installed.vm
+    bot = f"fta-bot-{running_bot['bot']}"
+    before = vm.out(f"docker inspect -f '{{{{.Id}}}} {{{{.State.StartedAt}}}}' {bot}")
+    clients = vm.out("sqlite3 -readonly /var/lib/fta/fta.sqlite 'SELECT COUNT(*) FROM clients'")
+    # Outside /root and /home: fta.service's sandbox (ProtectHome) would hide it from the portal.
+    vm.out("install -m 0755 /usr/local/bin/fta /usr/local/lib/fta-real-for-test && sha256sum /usr/local/bin/fta > /root/fta.sha256")
+    broken = ('#!/bin/bash\n'
+              'case "${1:-}" in serve) shift; exec /usr/local/lib/fta-real-for-test serve --port 8099 "$@" ;; '
+              '*) exec /usr/local/lib/fta-real-for-test "$@" ;; esac\n')
+    vm.script("ssh", "cat > /root/fta-broken && chmod 0755 /root/fta-broken", stdin=broken, timeout=60)
+    started = time.monotonic()
+    proc = vm.ssh(f"cd /root && ./{installed.name}/install.sh --non-interactive --offline --bot-image {installed.bot_image} "
+                  f"--admin-user {ADMIN} --binary /root/fta-broken --health-timeout 30 2>&1", timeout=1200, check=False)
+    RESULTS["failed_upgrade_rollback_s"] = round(time.monotonic() - started, 1)
+    output = proc.stdout + proc.stderr
+    try:
+        assert proc.returncode == 4, output[-4000:]
+        assert "rolled back" in output and "automatically" in output, output[-4000:]
+        assert vm.ssh("sha256sum --check --quiet /root/fta.sha256", check=False).returncode == 0, "the previous binary is not back"
+        assert vm.out("systemctl is-active fta") == "active"
+        installed.wait_healthy(timeout=120)
+        assert vm.out("sqlite3 -readonly /var/lib/fta/fta.sqlite 'SELECT COUNT(*) FROM clients'") == clients
+        assert vm.out(f"docker inspect -f '{{{{.Id}}}} {{{{.State.StartedAt}}}}' {bot}") == before, "the upgrade restarted the bot"
+        assert vm.out("fta --version") == installed.name.split("-linux-")[0].removeprefix("fta-")
+    finally:
+        vm.ssh("rm -f /usr/local/lib/fta-real-for-test /root/fta-broken /root/fta.sha256", check=False)
 
 
 def test_the_portal_journal_has_no_thread_priority_noise(installed, running_bot):

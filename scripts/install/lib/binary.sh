@@ -103,16 +103,92 @@ stage_build() {
 
 # What `fta --version` and GET /api/v1/system report: the release's VERSION, or for a checkout
 # `git describe`; installed beside the web files, where the binary looks for it (FTAVersion).
-install_version_file() {
-    local version="" tmp
+# staged_version prints it (nothing when there is none, or it is not a version).
+staged_version() {
+    local version=""
     if [ -f "$SCRIPT_DIR/VERSION" ]; then version=$(head -n 1 "$SCRIPT_DIR/VERSION")
     elif have git && [ -d "$SCRIPT_DIR/.git" ]; then version=$(git -C "$SCRIPT_DIR" describe --tags --always --dirty 2>/dev/null || true); fi
-    [[ $version =~ ^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$ ]] || return 0
+    if [[ $version =~ ^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$ ]]; then printf '%s' "$version"; fi
+}
+installed_version() { if [ -f "$SHARE_DIR/VERSION" ]; then head -n 1 "$SHARE_DIR/VERSION"; fi; }
+
+install_version_file() {
+    local version tmp
+    version=$(staged_version)
+    [ -n "$version" ] || return 0
     tmp=$(new_tmp)
     printf '%s\n' "$version" >"$tmp"
     run install -d -m 0755 "$SHARE_DIR"
     put_file "$tmp" "$SHARE_DIR/VERSION" 644 root root
     if ((FILE_CHANGED)); then RESTART_FTA=1; fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Upgrades: an fta is installed, and the binary or the VERSION to install differs from it. Before
+# anything of fta changes, the database is backed up (online, by the installed fta) and the
+# installed version is kept in PREVIOUS_DIR; step 11 checks the new portal's health and, if it is
+# not healthy, puts both back by itself (service.sh: rollback_upgrade).
+# ---------------------------------------------------------------------------------------------
+# version_label BINARY VERSION: how the report names a version: its VERSION and its binary's
+# SHA-256 (12 digits), so that two builds of one VERSION (a checkout's `dev`) differ.
+version_label() {
+    local sum
+    sum=$(sha256sum "$1" 2>/dev/null | cut -c 1-12) || true
+    printf '%s (binary sha256 %s)' "${2:-unversioned}" "${sum:-unknown}"
+}
+
+# is_upgrade BINARY: an fta is installed and BINARY (empty: the one a build makes) or the VERSION
+# to install differ from it. A first install, and a re-run with the same ones, are no upgrade.
+is_upgrade() {
+    local staged=$1
+    [ -x "$FTA_BIN" ] || return 1
+    if [ -z "$staged" ] || ! cmp -s "$staged" "$FTA_BIN"; then return 0; fi
+    local version
+    version=$(staged_version)
+    [ -n "$version" ] && [ "$version" != "$(installed_version)" ]
+}
+
+# prepare_upgrade BINARY: the backup (by the installed fta, before it is replaced) and the copy of
+# the installed version (binary, web files, VERSION) that a rollback puts back; upgrade.conf
+# beside them says from which version to which, and where the backup is.
+prepare_upgrade() {
+    local staged=$1
+    UPGRADE=1
+    RESTART_FTA=1
+    UPGRADE_FROM=$(version_label "$FTA_BIN" "$(installed_version)")
+    UPGRADE_TO=$(version_label "$staged" "$(staged_version)")
+    info "upgrade from $UPGRADE_FROM to $UPGRADE_TO"
+    # The bots' containers now, to show afterwards that the upgrade left them running.
+    BOTS_BEFORE=$(bot_snapshot) || BOTS_BEFORE="?"
+    backup_before_upgrade
+    changed "kept the installed version in $PREVIOUS_DIR (binary, web files, VERSION): what a rollback puts back"
+    rm -rf "$PREVIOUS_DIR.new"
+    install -d -m 0755 "$PREVIOUS_DIR.new"
+    cp -p "$FTA_BIN" "$PREVIOUS_DIR.new/fta"
+    if [ -d "$WEB_DIR" ]; then cp -Rp "$WEB_DIR" "$PREVIOUS_DIR.new/web"; fi
+    if [ -f "$SHARE_DIR/VERSION" ]; then cp -p "$SHARE_DIR/VERSION" "$PREVIOUS_DIR.new/VERSION"; fi
+    {
+        echo "# Written by install.sh before an upgrade; docs/install.md, \"Upgrade and rollback\"."
+        echo "UPGRADE_DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+        echo "FROM=\"$UPGRADE_FROM\""
+        echo "TO=\"$UPGRADE_TO\""
+        echo "BACKUP=$UPGRADE_BACKUP"
+    } >"$PREVIOUS_DIR.new/upgrade.conf"
+    rm -rf "$PREVIOUS_DIR"
+    mv "$PREVIOUS_DIR.new" "$PREVIOUS_DIR"
+}
+
+# The plan of an upgrade, in a dry run: what prepare_upgrade, step 10 and step 11 will do.
+plan_upgrade() {
+    local staged=$1
+    UPGRADE=1
+    RESTART_FTA=1
+    UPGRADE_FROM=$(version_label "$FTA_BIN" "$(installed_version)")
+    if [ -n "$staged" ]; then UPGRADE_TO=$(version_label "$staged" "$(staged_version)")
+    else UPGRADE_TO="$(staged_version) (the binary this checkout builds)"; fi
+    info "upgrade from $UPGRADE_FROM to $UPGRADE_TO$([ -n "$staged" ] || echo ', if the build differs from the installed binary')"
+    changed "back up the database online first, with the installed fta (fta backup --scheduled, as user $FTA_USER): an unhealthy upgrade is rolled back to it"
+    changed "keep the installed version in $PREVIOUS_DIR (binary, web files, VERSION)"
 }
 
 step_7_binary() {
@@ -129,7 +205,12 @@ step_7_binary() {
 
     if [ "$source" = keep ]; then
         info "keeping the installed $FTA_BIN (no --binary, no release archive, no Swift toolchain)"
+        # Only the VERSION can make this an upgrade.
+        if is_upgrade "$FTA_BIN"; then
+            if ((DRY_RUN)); then plan_upgrade "$FTA_BIN"; else prepare_upgrade "$FTA_BIN"; fi
+        fi
     elif ((DRY_RUN)); then
+        if is_upgrade "$STAGED_BIN"; then plan_upgrade "$STAGED_BIN"; fi
         if [ -n "$STAGED_BIN" ] && [ -f "$FTA_BIN" ] && cmp -s "$STAGED_BIN" "$FTA_BIN"; then info "$FTA_BIN is already this binary"
         else changed "install $FTA_BIN from the $source"; fi
     else
@@ -142,6 +223,8 @@ step_7_binary() {
         local help
         help=$("$STAGED_BIN" --help 2>&1) || fail "$STAGED_BIN does not run on this system (fta --help failed)"
         [[ $help == *serve* && $help == *migrate* ]] || fail "$STAGED_BIN does not look like fta (its --help names no serve/migrate commands)"
+        # Checked first, replaced after: an upgrade keeps what it replaces (and backs up) before.
+        if is_upgrade "$STAGED_BIN"; then prepare_upgrade "$STAGED_BIN"; fi
         put_file "$STAGED_BIN" "$FTA_BIN" 755 root root
         if ((FILE_CHANGED)); then RESTART_FTA=1; fi
     fi
@@ -154,15 +237,20 @@ step_7_binary() {
         :
     else
         changed "install web files into $WEB_DIR"
-        if ! ((DRY_RUN)); then
-            rm -rf "$WEB_DIR.new" "$WEB_DIR.old"
-            cp -R "$STAGED_WEB" "$WEB_DIR.new"
-            chown -R root:root "$WEB_DIR.new"
-            chmod -R u=rwX,go=rX "$WEB_DIR.new"
-            [ -d "$WEB_DIR" ] && mv "$WEB_DIR" "$WEB_DIR.old"
-            mv "$WEB_DIR.new" "$WEB_DIR"
-            rm -rf "$WEB_DIR.old"
-        fi
+        if ! ((DRY_RUN)); then replace_tree "$STAGED_WEB" "$WEB_DIR"; fi
     fi
 }
 
+# replace_tree SRC DEST: DEST becomes a root-owned, world-readable copy of SRC (a new tree beside
+# the old, then swapped). Also how a rollback puts the previous web files back.
+# One chain, so that a failure is the function's status also where set -e does not apply.
+replace_tree() {
+    local src=$1 dest=$2
+    rm -rf "$dest.new" "$dest.old" &&
+        cp -R "$src" "$dest.new" &&
+        chown -R root:root "$dest.new" &&
+        chmod -R u=rwX,go=rX "$dest.new" &&
+        { [ ! -d "$dest" ] || mv "$dest" "$dest.old"; } &&
+        mv "$dest.new" "$dest" &&
+        rm -rf "$dest.old"
+}

@@ -80,9 +80,9 @@ step_10_migrate() {
         return 0
     fi
     err=$(new_tmp)
-    # An upgrade with migrations to apply: an online backup first (FTA_BACKUP_DIR), so that the
-    # schema change can be undone with fta restore.
-    if [ -f "$(database_path)" ]; then
+    # Migrations to apply to an existing database: an online backup first (FTA_BACKUP_DIR), so
+    # that the schema change can be undone with fta restore. (An upgrade took one in step 7.)
+    if [ -f "$(database_path)" ] && [ -z "$UPGRADE_BACKUP" ]; then
         out=$(as_fta "$FTA_BIN" migrate --check 2>/dev/null) || rc=$?
     fi
     if ((rc == 3)) && [[ $out == *pending* ]]; then
@@ -91,6 +91,8 @@ step_10_migrate() {
     fi
     out=$(as_fta "$FTA_BIN" migrate 2>"$err") || {
         cat "$err" >>"$INSTALL_LOG"
+        # An upgrade's new fta that cannot migrate is rolled back like one that is not healthy.
+        if ((UPGRADE)); then rollback_upgrade "fta migrate failed: $(tail -n 1 "$err")" "$err"; fi
         fail "fta migrate failed: $(tail -n 3 "$err")"
     }
     cat "$err" >>"$INSTALL_LOG"
@@ -100,7 +102,42 @@ step_10_migrate() {
     if [[ $line =~ ^database\ created,\ [0-9]+\ migrations?\ applied$ ]]; then changed "created the database $(database_path) ($line)"
     elif [[ $line =~ ^[0-9]+\ migrations?\ applied$ ]]; then changed "applied new migrations to $(database_path) ($line)"
     elif [ "$line" = "schema up to date" ]; then info "$(database_path): schema up to date"
+    elif ((UPGRADE)); then
+        printf '%s\n' "$out" >>"$err"
+        rollback_upgrade "fta migrate answered '$line', not 'schema up to date' or 'N migrations applied'" "$err"
     else fail "fta migrate answered '$line', not 'schema up to date', 'N migrations applied' or 'database created, N migrations applied': $FTA_BIN is not the fta this install.sh belongs to"; fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# An upgrade's backup and, when its portal is not healthy, the restore of it (step 7 and 11).
+# ---------------------------------------------------------------------------------------------
+# backup_before_upgrade: an online backup by the installed fta (the portal may go on serving), in
+# FTA_BACKUP_DIR like the daily ones (encrypted when they are); fta names the file it wrote, and
+# UPGRADE_BACKUP records it for the rollback. Without a database there is nothing to back up.
+backup_before_upgrade() {
+    local out err line re='^backup written to (/[^ ]+) \('
+    UPGRADE_BACKUP=""
+    if [ ! -f "$(database_path)" ]; then info "no database yet: nothing to back up"; return 0; fi
+    err=$(new_tmp)
+    out=$(as_fta "$FTA_BIN" backup --scheduled 2>"$err") || {
+        # The file is written even when FTA_BACKUP_HOOK (the copy off the host) fails after it.
+        cat "$err" >>"$INSTALL_LOG"
+        [[ $out =~ $re ]] || fail "the installed fta could not back up the database before the upgrade: $(tail -n 3 "$err"); nothing of fta was changed (if the installed $FTA_BIN is itself what is broken: remove it and run install.sh again, which then installs the new one as a first install, without a backup or rollback)"
+        warn "fta backup --scheduled failed after writing the backup (its hook?): $(tail -n 1 "$err")"
+    }
+    printf '%s\n' "$out" >>"$INSTALL_LOG"
+    while IFS= read -r line; do
+        if [[ $line =~ $re ]]; then UPGRADE_BACKUP=${BASH_REMATCH[1]}; fi
+    done <<<"$out"
+    [ -n "$UPGRADE_BACKUP" ] || fail "fta backup --scheduled did not say which file it wrote ('$(head -n 1 <<<"$out")'); nothing of fta was changed"
+    changed "backed up the database before the upgrade (online, with the installed fta): $UPGRADE_BACKUP"
+}
+
+# restore_upgrade_backup: the database as it was before the upgrade, restored by the previous fta
+# (back in FTA_BIN by then) with its own command; fta keeps the database it replaces aside
+# (fta.sqlite.before-restore-<time>) and says so. Prints fta's answer; the portal must be stopped.
+restore_upgrade_backup() {
+    as_fta "$FTA_BIN" restore "$UPGRADE_BACKUP" 2>&1
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -63,6 +63,40 @@ fail_footer() {
     printf 'Nothing after this step was done. Fix the cause and run install.sh again: re-running is safe.\n' >&2
 }
 
+# What an upgrade's rollback (service.sh: rollback_upgrade) did and left, for the operator and
+# the install log: why the upgrade failed, the failed version's log, the state of the binary, the
+# database, the portal and the bots, where the backup and the previous version are; when the
+# rollback failed too, the commands that finish it by hand.
+ROLLBACK_WHY="" ROLLBACK_PROBLEM="" ROLLBACK_FAILED_LOG="" ROLLBACK_BINARY="" ROLLBACK_DATABASE=""
+ROLLBACK_RESTORED="" ROLLBACK_ASIDE="" ROLLBACK_PORTAL=""
+rollback_report() {
+    if [ -z "$ROLLBACK_PROBLEM" ]; then
+        printf '\ninstall.sh: step [%d/%d] "%s" failed: the upgrade to %s failed (%s). It was rolled back to %s automatically.\n' \
+            "$STEP_NO" "$TOTAL" "$STEP_NAME" "$UPGRADE_TO" "$ROLLBACK_WHY" "$UPGRADE_FROM"
+    else
+        printf '\ninstall.sh: step [%d/%d] "%s" failed: the upgrade to %s failed (%s), and the automatic rollback to %s failed too: %s.\n' \
+            "$STEP_NO" "$TOTAL" "$STEP_NAME" "$UPGRADE_TO" "$ROLLBACK_WHY" "$UPGRADE_FROM" "$ROLLBACK_PROBLEM"
+    fi
+    if [ -n "$ROLLBACK_FAILED_LOG" ]; then
+        printf "  Failed log:  %s (the portal's log since the upgrade restarted it, or what fta migrate said); its end:\n" "$ROLLBACK_FAILED_LOG"
+        tail -n 8 "$ROLLBACK_FAILED_LOG" 2>/dev/null | cut -c 1-300 | sed 's/^/               | /'
+    fi
+    printf '  Binary:      %s, in %s\n' "$ROLLBACK_BINARY" "$FTA_BIN"
+    printf '  Database:    %s\n' "$ROLLBACK_DATABASE"
+    if [ -n "$UPGRADE_BACKUP" ]; then printf '  Backup:      %s (taken before the upgrade%s)\n' "$UPGRADE_BACKUP" "${ROLLBACK_RESTORED:+; restored}"; fi
+    if [ -n "$ROLLBACK_ASIDE" ]; then printf '  Kept aside:  %s (the database as the failed version left it)\n' "$ROLLBACK_ASIDE"; fi
+    printf '  Portal:      %s\n' "$ROLLBACK_PORTAL"
+    printf '  Bots:        %s (install.sh never stops a bot)\n' "$(bots_verdict)"
+    printf '  Previous:    %s (what a rollback puts back; its upgrade.conf names the backup)\n' "$PREVIOUS_DIR"
+    if [ -z "$ROLLBACK_PROBLEM" ]; then
+        printf 'Steps %d to %d were not run. Fix the new version, then run install.sh again (re-running is safe).\n' "$((STEP_NO + 1))" "$TOTAL"
+        printf 'install.sh: exit status %d: the upgrade failed and was rolled back.\n' "$EXIT_ROLLED_BACK"
+    else
+        printf 'Finish the rollback by hand (docs/install.md, "Upgrade and rollback"):\n'
+        manual_rollback_commands | sed 's/^/    /'
+        printf 'install.sh: exit status %d: the upgrade failed, and so did the rollback.\n' "$EXIT_ROLLBACK_FAILED"
+    fi
+}
 
 print_summary() {
     step_done
@@ -75,6 +109,12 @@ print_summary() {
     # What a re-run is judged by: "0 changes" means every step found everything in place.
     if ((RUN_CHANGES == 0)); then say "fta is installed (0 changes: everything was already in place)."
     else say "fta is installed ($RUN_CHANGES changes)."; fi
+    if ((UPGRADE)); then
+        say "  Upgraded:  from $UPGRADE_FROM to $UPGRADE_TO"
+        say "             $UPGRADE_HEALTH"
+        if [ -n "$UPGRADE_BACKUP" ]; then say "             backup taken before it: $UPGRADE_BACKUP"; fi
+        say "             the previous version is kept in $PREVIOUS_DIR (docs/install.md, \"Upgrade and rollback\")"
+    fi
     if [ "$NGINX_MODE" = tls ]; then
         say "  Portal:    $PUBLIC_URL"
     else

@@ -30,6 +30,10 @@ readonly SHARE_DIR=/usr/local/share/fta
 readonly WEB_DIR=$SHARE_DIR/web
 readonly COMPOSE_DIR=$SHARE_DIR/compose
 readonly LIBEXEC_DIR=/usr/local/lib/fta
+# An upgrade keeps the version it replaces here (binary, web files, VERSION, and upgrade.conf
+# naming the backup taken before it): what an automatic rollback, or one by hand, puts back
+# (docs/install.md, "Upgrade and rollback"). Under LIBEXEC_DIR, so --uninstall removes it.
+readonly PREVIOUS_DIR=$LIBEXEC_DIR/previous
 readonly FTA_BIN=/usr/local/bin/fta
 readonly FTA_ADMIN_BIN=/usr/local/sbin/fta-admin
 readonly ACME_ROOT=/var/lib/fta-acme
@@ -37,6 +41,11 @@ readonly NGINX_SITE=/etc/nginx/conf.d/fta.conf
 readonly DOCKER_DAEMON_JSON=/etc/docker/daemon.json
 readonly DEFAULT_ADDRESS_POOL=10.200.0.0/14
 readonly MIN_DISK_GIB=3
+# Exit statuses besides 1 (a step failed), 2 (bad flags) and 3 (--strict and doctor failed):
+# an upgrade whose portal was not healthy, rolled back to the previous version (which runs, and is
+# healthy), and one whose rollback failed too (the report says in what state the server is).
+readonly EXIT_ROLLED_BACK=4
+readonly EXIT_ROLLBACK_FAILED=5
 # Below this much RAM (MiB) a swap file tops memory up to about 2 GiB: a 1 GiB EC2 instance runs
 # dockerd, nginx, the portal and a bot only with swap behind them. 2 GiB instances report a
 # little less than 2048 MiB, hence 1800.
@@ -76,6 +85,8 @@ OPT_PROXY_MODE=""
 OPT_ADDRESS_POOL=""
 OPT_BOT_STORE_MB=""
 OPT_DOCKER_HOST=${FTA_INSTALL_DOCKER_HOST:-}
+# How long the portal may take to answer its health check after a (re)start, in seconds.
+HEALTH_TIMEOUT=${FTA_INSTALL_HEALTH_TIMEOUT:-60}
 
 # Resolved by resolve_settings.
 NGINX_MODE="" DOMAIN="" EMAIL="" NGINX_PORT="" FTA_PORT_VALUE="" TLS_CERT="" TLS_KEY=""
@@ -102,6 +113,13 @@ INSTALL_LOG=/dev/null
 ADMIN_PASSWORD_TO_PRINT=""
 ADMIN_PASSWORD_FILE_WRITTEN=""
 DOCTOR_STATUS=""
+# An upgrade (step 7 found an installed fta and a different binary or VERSION to install): the
+# versions it goes from and to, and the backup taken before it (empty when there was no database).
+UPGRADE=0
+UPGRADE_FROM=""
+UPGRADE_TO=""
+UPGRADE_BACKUP=""
+UPGRADE_HEALTH=""
 PROBLEMS=()
 WARNINGS=()
 
@@ -157,6 +175,10 @@ Other:
   --offline                 never pull images (no registry here): host-mode proxy, and see
                             --build-bot-image / --bot-image for the bots' image
   --strict                  exit with status 3 when `fta doctor` reports a failure
+  --health-timeout SECONDS  how long the portal may take to become healthy after a restart
+                            (default 60; env FTA_INSTALL_HEALTH_TIMEOUT). An upgrade whose portal
+                            is not healthy by then is rolled back by itself: exit status 4
+                            (5 if the rollback failed too); docs/install.md
   --render-nginx DIR        only render the nginx site (same flags) into DIR/fta.conf and exit
   --uninstall               stop and remove services, containers, networks and volumes labelled
                             fta.managed=true, the nginx site and installed files; keeps
@@ -187,7 +209,7 @@ parse_args() {
             --loopback) OPT_LOOPBACK=1 ;;
             --build-bot-image) OPT_BUILD_BOT_IMAGE=1 ;;
             --binary | --admin-user | --admin-password-file | --domain | --email | --nginx-port | --port | --tls-cert | \
-                --tls-key | --bot-image | --proxy-mode | --address-pool | --bot-store-mb | --docker-host | --render-nginx | --release)
+                --tls-key | --bot-image | --proxy-mode | --address-pool | --bot-store-mb | --docker-host | --render-nginx | --release | --health-timeout)
                 [ $# -ge 2 ] || usage_error "$arg needs a value"
                 val=$2
                 shift
@@ -208,6 +230,7 @@ parse_args() {
                     --docker-host) OPT_DOCKER_HOST=$val ;;
                     --render-nginx) RENDER_NGINX_DIR=$val ;;
                     --release) OPT_RELEASE=$val ;;
+                    --health-timeout) HEALTH_TIMEOUT=$val ;;
                 esac
                 ;;
             *) usage_error "unknown option: $arg" ;;
@@ -215,6 +238,7 @@ parse_args() {
         shift
     done
     if ((PURGE)) && ! ((UNINSTALL)); then usage_error "--purge only goes with --uninstall"; fi
+    if [[ ! $HEALTH_TIMEOUT =~ ^[1-9][0-9]{0,3}$ ]]; then usage_error "--health-timeout: a number of seconds, 1 to 9999: $HEALTH_TIMEOUT"; fi
     if [ -n "$OPT_RELEASE" ] && [ -n "${FTA_RELEASE_URL:-}" ]; then usage_error "--release and FTA_RELEASE_URL exclude each other"; fi
     if [ -n "$OPT_BINARY" ] && { [ -n "$OPT_RELEASE" ] || [ -n "${FTA_RELEASE_URL:-}" ]; }; then
         usage_error "--binary (FTA_BINARY) and a release archive (--release, FTA_RELEASE_URL) exclude each other"

@@ -121,13 +121,15 @@ uninstall() {
     for f in "$FTA_BIN" "$FTA_ADMIN_BIN" /etc/systemd/system/fta-proxy.service; do
         if [ -e "$f" ]; then changed "remove $f"; run rm -f "$f"; fi
     done
+    # LIBEXEC_DIR holds the helpers and the previous version an upgrade kept (PREVIOUS_DIR): a
+    # rollback target for a binary that is gone too.
     for f in "$SHARE_DIR" "$LIBEXEC_DIR"; do
         if [ -e "$f" ]; then changed "remove $f/"; run rm -rf "$f"; fi
     done
 
     step "Deleting data (--purge only)"
     if ! ((PURGE)); then
-        info "kept: $DATA_DIR (database), $ETC_DIR (configuration and secrets), $LOG_DIR, user $FTA_USER"
+        info "kept: $DATA_DIR (database and its backups), $ETC_DIR (configuration and secrets), $LOG_DIR, user $FTA_USER"
         info "(a later install.sh picks them up again; --uninstall --purge deletes them)"
         check_only_step
     else
