@@ -10,14 +10,13 @@ created, a backup written.
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import time
 
 import pytest
 
-from fta_operations_support import bot_body, fta, start_portal, stop_portal
+from fta_operations_support import bot_body, fta, metrics_response as scrape, sample, start_portal, stop_portal
 from fta_portal_support import login, request
 from fta_system_support import missing, wait_until
 
@@ -34,16 +33,8 @@ def portal(tmp_path_factory):
         stop_portal(portal)
 
 
-def scrape(portal, headers=None) -> tuple[int, str]:
-    status, _, body = request(portal["url"] + "/metrics", headers=headers)
-    return status, body if isinstance(body, str) else str(body)
 
 
-def sample(text: str, name: str, labels: str = "") -> float | None:
-    """The value of `name{labels}` (labels as exposed, in order), or None."""
-    pattern = "^" + re.escape(name) + (re.escape("{" + labels + "}") if labels else r"(?:\{\})?") + r" (\S+)$"
-    match = re.search(pattern, text, re.M)
-    return float(match.group(1)) if match else None
 
 
 def test_metrics_pass_promtool_and_answer_only_a_local_scraper(portal):
