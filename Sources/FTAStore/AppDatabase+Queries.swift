@@ -85,32 +85,43 @@ extension AppDatabase {
 
     // MARK: Sessions
 
-    public func createSession(_ session: SessionRecord) async throws {
-        try await writer.write { db in try session.insert(db) }
-    }
-
     /// The session and its user when the session is alive at `now`, touching its idle clock. A
     /// client user's session is not alive during a lockdown (one started in a race with
     /// `beginLockdown` ends here).
+    ///
+    /// A read, for nearly every request: the write (a touch, or the removal of a dead session)
+    /// happens only when one is due, so that signed-in pages do not queue on SQLite's one writer.
     public func liveSession(tokenHash: String, now: Date, idleTimeout: TimeInterval) async throws -> (SessionRecord, UserRecord)? {
-        try await writer.write { db in
-            guard var session = try SessionRecord.fetchOne(db, key: tokenHash) else { return nil }
+        let found = try await writer.read { db -> (SessionRecord, UserRecord?)? in
+            guard let session = try SessionRecord.fetchOne(db, key: tokenHash) else { return nil }
             guard session.expiresAt > now, session.lastSeenAt.addingTimeInterval(idleTimeout) > now,
                   let user = try UserRecord.fetchOne(db, key: session.userId), !user.disabled,
                   try user.role == .admin || !LockdownRecord.exists(db, key: 1)
-            else {
-                try session.delete(db)
-                return nil
-            }
-            // Touch at most once a minute (a write saved per request), and at most a tenth of the
-            // idle timeout apart: with a 1-minute timeout, touching once a minute ended sessions
-            // in steady use at the minute (the clock-jump test found it).
-            if now.timeIntervalSince(session.lastSeenAt) > min(60, idleTimeout / 10) {
-                session.lastSeenAt = now
-                try session.update(db)
-            }
+            else { return (session, nil) }
             return (session, user)
         }
+        guard let (session, user) = found else { return nil }
+        guard let user else {
+            _ = try await writer.write { db in try SessionRecord.deleteOne(db, key: tokenHash) }
+            return nil
+        }
+        // Touch at most once a minute, and at most a tenth of the idle timeout apart: with a
+        // 1-minute timeout, touching once a minute ended sessions in steady use at the minute
+        // (the clock-jump test found it).
+        guard now.timeIntervalSince(session.lastSeenAt) > min(60, idleTimeout / 10) else { return (session, user) }
+        return try await writer.write { db in
+            // Looked at again inside the write: a sign-out or a password change in between wins.
+            guard var current = try SessionRecord.fetchOne(db, key: tokenHash) else { return nil }
+            if current.lastSeenAt < now {
+                current.lastSeenAt = now
+                try current.update(db)
+            }
+            return (current, user)
+        }
+    }
+
+    public func createSession(_ session: SessionRecord) async throws {
+        try await writer.write { db in try session.insert(db) }
     }
 
     /// The newest moment any session was started or used (nil with no session): the portal's
