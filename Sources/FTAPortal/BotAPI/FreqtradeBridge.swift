@@ -31,9 +31,24 @@ public struct FreqtradeBridge: Sendable {
 
     /// Calls `path` (e.g. `/api/v1/profit`) on the bot after checking it still runs in dry-run.
     public func call(_ bot: BotRecord, _ path: String, method: String = "GET", body: JSONValue? = nil) async throws -> JSONValue {
-        let address = try await address(of: bot)
-        try await enforceDryRun(bot, address: address)
-        return try await request(bot, address: address, method, path, body: body)
+        do {
+            let address = try await address(of: bot)
+            try await enforceDryRun(bot, address: address)
+            return try await request(bot, address: address, method, path, body: body)
+        } catch let error as DomainError {
+            switch error {
+            case .botUnreachable, .botTimeout:
+                // `bot` was read before the call: stopped or deleted since, it is that (409, 404),
+                // not a broken bot (502, 504). The load test's churn met this hundreds of times.
+                guard let current = try await lifecycle.database.bot(bot.id) else { throw DomainError.notFound("No such bot.") }
+                if current.desiredState == .stopped || ![.running, .starting].contains(current.state) {
+                    throw DomainError.botNotRunning(current.state)
+                }
+                throw error
+            default:
+                throw error
+            }
+        }
     }
 
     /// What the bot's own `show_config` says about dry-run, without acting on it: `fta doctor`

@@ -56,9 +56,14 @@ public struct BotLifecycle: Sendable {
     /// Renders the config from the database and (re)creates and starts the container. Refused
     /// while a lockdown is in force, whoever asks (an owner, an admin, the reconciler).
     @discardableResult
-    public func start(_ id: BotID) async throws -> BotRecord {
+    ///
+    /// `unchangedSince`: the reconciler's start, which only happens when the bot is still as its
+    /// pass read it (same `updatedAt`); an owner's stop in between wins, and the bot is returned
+    /// as it is. Without it, a pass that read the bot before the stop started it again.
+    public func start(_ id: BotID, unchangedSince: Date? = nil) async throws -> BotRecord {
         try await locks.withLock(id.rawValue) {
             guard let bot = try await database.bot(id) else { throw DomainError.notFound("No such bot.") }
+            if let unchangedSince, bot.updatedAt != unchangedSince { return bot }
             try ensureCanMove(bot, to: .starting)
             // Measuring asks the runtime, so it happens before the transaction; the check and the
             // reservation (desiredState running) are then one atomic step in the database, so
@@ -112,6 +117,17 @@ public struct BotLifecycle: Sendable {
             _ = try await database.updateBot(id) { $0.state = .stopping; $0.desiredState = .stopped }
             do { try await runtime.stop(bot: id) } catch let error as RuntimeError { try await fail(id, error) }
             return try await database.updateBot(id) { $0.state = .stopped; $0.startedAt = nil }!
+        }
+    }
+
+    /// The reconciler's stop of a container whose bot should not run: under the bot's lock, and
+    /// only when the bot is still as the pass read it (an owner's start in between wins).
+    func stopContainer(of bot: BotRecord) async throws -> Bool {
+        try await locks.withLock(bot.id.rawValue) {
+            guard let current = try await database.bot(bot.id), current.updatedAt == bot.updatedAt, current.desiredState == .stopped else { return false }
+            try await runtime.stop(bot: bot.id)
+            if current.state == .stopping { _ = try await database.updateBot(bot.id) { $0.state = .stopped } }
+            return true
         }
     }
 

@@ -36,6 +36,10 @@ public actor MemoryGauge {
     let logger: Logger
     private var samples: [BotID: [(at: Date, mb: Int)]] = [:]
     private var last: MemorySnapshot?
+    /// The measurement under way for `snapshot`, which every concurrent caller waits for: a
+    /// hundred dashboards asking at once cost one round of `docker stats`, not a hundred (the
+    /// load test measured 15 stats calls a second, which held the HTTP pool's threads).
+    private var inFlight: Task<MemorySnapshot, Never>?
 
     public init(runtime: any BotRuntime, maxAge: TimeInterval = 5, window: TimeInterval = 600,
                 readHost: @escaping @Sendable () -> HostMemory? = { HostMemory.read() },
@@ -54,7 +58,12 @@ public actor MemoryGauge {
         // A bot started since the last measurement is simply not in it: it counts with its
         // reservation, which is what an unmeasured bot must count with anyway.
         if let last, now.timeIntervalSince(last.takenAt) < maxAge, now >= last.takenAt { return last }
-        return await measure(bots, now: now)
+        if let inFlight { return await inFlight.value }
+        let task = Task { await self.measure(bots, now: now) }
+        inFlight = task
+        let snapshot = await task.value
+        inFlight = nil
+        return snapshot
     }
 
     /// Measures now, whatever the age of the last measurement (the reconciler, every pass).

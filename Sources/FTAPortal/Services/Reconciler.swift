@@ -77,6 +77,8 @@ public struct Reconciler: Sendable {
         for bot in bots {
             do {
                 try await reconcile(bot, into: &report)
+            } catch DomainError.notFound {
+                // Deleted while the pass ran: nothing left to do for it.
             } catch {
                 report.errors.append("\(bot.id): \(error)")
                 logger.error("reconcile failed", metadata: ["bot": "\(bot.id)", "error": "\(error)"])
@@ -133,7 +135,9 @@ public struct Reconciler: Sendable {
                                                   outcome: .failure, detail: Self.failureMessage(status)))
                     return
                 }
-                try await lifecycle.start(id)
+                let started = try await lifecycle.start(id, unchangedSince: bot.updatedAt)
+                // Changed since the pass read it (an owner's stop, say): the next pass decides.
+                guard started.updatedAt != bot.updatedAt else { return }
                 report.recreated.append(bot.id.rawValue)
                 await audit.record(AuditEntry(actor: "reconciler", clientId: bot.clientId.rawValue, action: "bot.recreate", target: bot.id.rawValue, outcome: .success))
             } else {
@@ -150,9 +154,7 @@ public struct Reconciler: Sendable {
                 }
             }
         case .stopped where status?.isRunning == true:
-            try await runtime.stop(bot: id)
-            report.stopped.append(bot.id.rawValue)
-            if bot.state == .stopping { _ = try await database.updateBot(id) { $0.state = .stopped } }
+            if try await lifecycle.stopContainer(of: bot) { report.stopped.append(bot.id.rawValue) }
         case .stopped where bot.state == .stopping:
             _ = try await database.updateBot(id) { $0.state = .stopped }
         default:
