@@ -57,10 +57,18 @@ step_1_preflight() {
     else info "services: systemd is not PID 1 here (container or CI): fta will run its own supervisor"; fi
 
     # Docker images and volumes live under /var/lib; 3 GiB holds the Freqtrade image and some bots.
+    # A re-run over an installed fta (an upgrade) finds the image, the swap file and the bots'
+    # store in place: it needs room for a backup of the database, the previous version kept aside
+    # and the new one. (The first VM upgrade test stopped here: 2.8 GiB free after the install.)
+    local need_kib=$((MIN_DISK_GIB * 1024 * 1024)) db_kib=0
+    if [ -x "$FTA_BIN" ]; then
+        db_kib=$(du -kc "$DATA_DIR"/fta.sqlite* 2>/dev/null | awk 'END { print $1 + 0 }')
+        need_kib=$((512 * 1024 + 2 * db_kib))
+    fi
     disk_kib=$(df -Pk /var/lib | awk 'NR == 2 { print $4 }')
-    if ((disk_kib < MIN_DISK_GIB * 1024 * 1024)); then
-        problem "only $((disk_kib / 1024)) MiB free under /var/lib; at least $MIN_DISK_GIB GiB are needed"
-    else info "disk: $((disk_kib / 1024 / 1024)) GiB free under /var/lib"; fi
+    if ((disk_kib < need_kib)); then
+        problem "only $((disk_kib / 1024)) MiB free under /var/lib; at least $((need_kib / 1024)) MiB are needed"
+    else info "disk: $((disk_kib / 1024)) MiB free under /var/lib"; fi
     mem_kib=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
     info "memory: $((mem_kib / 1024)) MiB"
 
