@@ -38,10 +38,13 @@ public struct FreqtradeBridge: Sendable {
         } catch let error as DomainError {
             switch error {
             case .botUnreachable, .botTimeout:
-                // `bot` was read before the call: stopped or deleted since, it is that (409, 404),
-                // not a broken bot (502, 504). The load test's churn met this hundreds of times.
+                // `bot` was read before the call: stopped, deleted or restarted since, it is that
+                // (409, 404), not a broken bot (502, 504). Only a bot that is `running` now, and
+                // was, has a broken API. The load test's churn met this hundreds of times: a
+                // profit request in the moment of a stop, or of a start whose container was not
+                // up yet.
                 guard let current = try await lifecycle.database.bot(bot.id) else { throw DomainError.notFound("No such bot.") }
-                if current.desiredState == .stopped || ![.running, .starting].contains(current.state) {
+                if current.desiredState == .stopped || current.state != .running || current.startedAt != bot.startedAt {
                     throw DomainError.botNotRunning(current.state)
                 }
                 throw error
@@ -97,7 +100,7 @@ public struct FreqtradeBridge: Sendable {
             headers.append(("Content-Type", "application/json"))
         }
         let response = try await send(HTTPRequest(method: method, url: "http://\(address):\(BotPaths.apiPort)\(path)", headers: headers,
-                                                  body: payload, timeout: timeout, connectTimeout: .seconds(2), maxResponseBytes: 4 << 20),
+                                                  body: payload, timeout: timeout, connectTimeout: Self.connectTimeout, maxResponseBytes: 4 << 20),
                                   bot: bot.id.rawValue)
         if response.status == 401 && !retried {
             await tokens.forget(bot.id.rawValue)
@@ -118,7 +121,7 @@ public struct FreqtradeBridge: Sendable {
         let secrets = try await lifecycle.secrets(of: bot.id)
         let basic = Data("\(secrets.apiUsername):\(secrets.apiPassword)".utf8).base64EncodedString()
         let response = try await send(HTTPRequest(method: "POST", url: "http://\(address):\(BotPaths.apiPort)/api/v1/token/login",
-                                                  headers: [("Authorization", "Basic \(basic)")], timeout: timeout, connectTimeout: .seconds(2)),
+                                                  headers: [("Authorization", "Basic \(basic)")], timeout: timeout, connectTimeout: Self.connectTimeout),
                                   bot: bot.id.rawValue)
         guard response.status == 200, let token = (try? JSONDecoder().decode(JSONValue.self, from: response.body))?["access_token"]?.stringValue else {
             logger.warning("bot API login failed", metadata: ["bot": "\(bot.id)", "status": "\(response.status)"])
@@ -128,6 +131,11 @@ public struct FreqtradeBridge: Sendable {
         await tokens.store(token, for: bot.id.rawValue, until: Date().addingTimeInterval(14 * 60))
         return token
     }
+
+    /// How long a connection to a bot may take. A stopped container refuses at once; a bot under
+    /// load accepts late: at 2 s, 100 open dashboards on a busy 2-core host got a few 504s from
+    /// standing bots in a 2-minute load run (docs/operations.md, "Load").
+    static let connectTimeout: Duration = .seconds(5)
 
     private func send(_ request: HTTPRequest, bot: String) async throws -> HTTPResponse {
         let started = ContinuousClock.now
