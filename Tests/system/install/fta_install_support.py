@@ -50,6 +50,79 @@ def precondition(ok: bool, message: str) -> None:
     pytest.skip(message)
 
 
+# A real install on this machine (test_install_full, test_install_upgrade): the engine it uses,
+# the binary it installs, the fixed ports, and what an installation leaves on the machine (none
+# of it may exist before, or after the purge).
+DOCKER_HOST = os.environ.get("FTA_TEST_DOCKER_HOST") or "unix:///run/fta-test/docker.sock"
+BINARY = Path(os.environ.get("FTA_TEST_BINARY") or REPO / ".build" / "debug" / "fta")
+FTA_PORT = 8080
+NGINX_PORT = 8081
+INSTALLED_PATHS = [Path(p) for p in (
+    "/etc/fta", "/var/lib/fta", "/var/log/fta", "/run/fta", "/run/fta-proxy", "/usr/local/bin/fta",
+    "/usr/local/sbin/fta-admin", "/usr/local/share/fta", "/usr/local/lib/fta", "/etc/nginx/conf.d/fta.conf",
+)]
+
+
+def real_install_preconditions(tools: tuple[str, ...], remaining) -> str:
+    """What a real install needs before it may start: root, the tools, the binary, the test
+    engine answering, no installation here already, the fixed ports free. Returns the stand-in
+    bot image (FTA_TEST_IMAGE, which scripts/test exports, or built now); `remaining(cap)` is the
+    calling module's timeout budget."""
+    precondition(os.geteuid() == 0, "a real install needs root")
+    for tool in tools:
+        require_tool(tool)
+    precondition(BINARY.is_file() and os.access(BINARY, os.X_OK), f"no fta binary at {BINARY}: run swift build (or set FTA_TEST_BINARY)")
+    assert DOCKER_HOST.startswith("unix:///"), f"FTA_TEST_DOCKER_HOST must be unix:///PATH, not {DOCKER_HOST}"
+    ping = subprocess.run(["curl", "-fsS", "--max-time", "5", "--unix-socket", DOCKER_HOST.removeprefix("unix://"), "http://docker/_ping"],
+                          capture_output=True, text=True)
+    precondition(ping.returncode == 0, f"no test engine answers at {DOCKER_HOST} (scripts/lib/engine.sh start)")
+    leftovers = [str(p) for p in INSTALLED_PATHS if p.exists()]
+    assert not leftovers, (f"an fta installation is already here ({', '.join(leftovers)}); this test installs for "
+                           f"real and would take it over: remove it first with ./install.sh --uninstall --purge -y")
+    for port in (FTA_PORT, NGINX_PORT):
+        taken = listeners(port)
+        assert not taken, f"port {port} is already in use ({', '.join(taken)}): a real-install test needs it free"
+    image = os.environ.get("FTA_TEST_IMAGE")
+    if not image:
+        built = subprocess.run([str(REPO / "scripts" / "lib" / "test-image.sh")], capture_output=True, text=True,
+                               env={**os.environ, "FTA_TEST_DOCKER_HOST": DOCKER_HOST}, timeout=remaining(120))
+        assert built.returncode == 0, f"scripts/lib/test-image.sh failed:\n{built.stderr}"
+        image = built.stdout.strip().splitlines()[-1]
+    return image
+
+
+def purge_problems(gone: subprocess.CompletedProcess) -> list[str]:
+    """What `install.sh --uninstall --purge` (its result: `gone`) left that it must not: its own
+    failure, an installed path, a listener on the fixed ports, the users, nginx's stock site not
+    re-enabled; and the shared test engine must still answer."""
+    problems = []
+    if gone.returncode != 0:
+        problems.append(f"--uninstall --purge exited {gone.returncode}:\n{gone.stdout}\n{gone.stderr}")
+    problems += [f"{p} is still there after --uninstall --purge" for p in INSTALLED_PATHS if p.exists()]
+    for port in (FTA_PORT, NGINX_PORT):
+        if listeners(port):
+            problems.append(f"port {port} still listens after --uninstall --purge: {listeners(port)}")
+    for user in ("fta", "fta-proxy"):
+        try:
+            pwd.getpwnam(user)
+            problems.append(f"user {user} is still there after --purge")
+        except KeyError:
+            pass
+    if os.path.isdir("/etc/nginx/sites-available") and Path("/etc/nginx/sites-available/default").exists() \
+            and not Path("/etc/nginx/sites-enabled/default").exists():
+        problems.append("nginx's stock default site was not re-enabled")
+    if subprocess.run(["curl", "-fsS", "--max-time", "5", "--unix-socket", DOCKER_HOST.removeprefix("unix://"), "http://docker/_ping"],
+                      capture_output=True).returncode != 0:
+        problems.append(f"the test engine at {DOCKER_HOST} no longer answers")
+    return problems
+
+
+def clean_env() -> dict:
+    """The caller's environment without any FTA_* variable install.sh would read (FTA_PORT,
+    FTA_BINARY, FTA_ADMIN_PASSWORD, ...): everything a test wants goes in as flags."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("FTA_")}
+
+
 def listeners(port: int) -> list[str]:
     """Local addresses of the TCP listeners on port, from `ss -Hltn`."""
     out = subprocess.run([require_tool("ss"), "-Hltn"], capture_output=True, text=True, check=True).stdout

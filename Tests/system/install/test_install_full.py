@@ -22,7 +22,6 @@ existing installation. Root is required; under CI=true a missing tool or precond
 from __future__ import annotations
 
 import json
-import os
 import pwd
 import re
 import shutil
@@ -34,23 +33,15 @@ from pathlib import Path
 
 import pytest
 
-from fta_install_support import INSTALL_SH, REPO, CmdlineScanner, require_tool
+from fta_install_support import (BINARY, DOCKER_HOST, FTA_PORT, INSTALL_SH, NGINX_PORT, REPO, CmdlineScanner,
+                                 clean_env, listeners, purge_problems, real_install_preconditions, require_tool)
 
-FTA_PORT = 8080
-NGINX_PORT = 8081
 BASE = f"http://127.0.0.1:{NGINX_PORT}"
-DOCKER_HOST = os.environ.get("FTA_TEST_DOCKER_HOST") or "unix:///run/fta-test/docker.sock"
-BINARY = Path(os.environ.get("FTA_TEST_BINARY") or REPO / ".build" / "debug" / "fta")
 ENV_FILE = Path("/etc/fta/fta.env")
 DATABASE = Path("/var/lib/fta/fta.sqlite")
 INSTALL_LOG = Path("/var/log/fta/install.log")
 NGINX_SITE = Path("/etc/nginx/conf.d/fta.conf")
 FTA_ADMIN = "/usr/local/sbin/fta-admin"
-# What an installation leaves on the machine; none of it may exist before, or after the purge.
-INSTALLED_PATHS = [Path(p) for p in (
-    "/etc/fta", "/var/lib/fta", "/var/log/fta", "/run/fta", "/run/fta-proxy", "/usr/local/bin/fta",
-    "/usr/local/sbin/fta-admin", "/usr/local/share/fta", "/usr/local/lib/fta", "/etc/nginx/conf.d/fta.conf",
-)]
 PLACEHOLDER = re.compile(r"change[-_]?me|replace[-_ ]me", re.IGNORECASE)
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
@@ -66,40 +57,12 @@ BUDGET_SECONDS = 300
 CLOCK = {"started": 0.0}
 
 
-def precondition(ok: bool, message: str) -> None:
-    """Skips without it; fails under CI=true, where every precondition must hold."""
-    if ok:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{message} (CI=true: a missing precondition is a failure)")
-    pytest.skip(message)
-
-
 def remaining(cap: int) -> int:
     """A subprocess timeout: at most cap, and never past the module's budget."""
     left = int(BUDGET_SECONDS - (time.monotonic() - CLOCK["started"]))
     if left <= 5:
         pytest.fail(f"the real-install test ran out of its {BUDGET_SECONDS} s budget")
     return min(cap, left)
-
-
-def listeners(port: int) -> list[str]:
-    """Local addresses of the TCP listeners on port, from `ss -Hltn`."""
-    out = subprocess.run([require_tool("ss"), "-Hltn"], capture_output=True, text=True, check=True).stdout
-    found = []
-    for line in out.splitlines():
-        fields = line.split()
-        if len(fields) >= 4:
-            address, _, p = fields[3].rpartition(":")
-            if p == str(port):
-                found.append(address.strip("[]"))
-    return found
-
-
-def clean_env() -> dict:
-    """The caller's environment without any FTA_* variable install.sh would read (FTA_PORT,
-    FTA_BINARY, FTA_ADMIN_PASSWORD, ...): everything this test wants goes in as flags."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("FTA_")}
 
 
 def install(*extra: str, timeout: int = 150) -> subprocess.CompletedProcess:
@@ -173,29 +136,8 @@ def installed():
     """The first install (its output), and after the module: --uninstall --purge, then a check
     that the machine is clean again."""
     CLOCK["started"] = time.monotonic()
-    precondition(os.geteuid() == 0, "a real install needs root")
-    for tool in ("bash", "curl", "ss", "nginx", "haproxy", "jq", "openssl", "docker", "setpriv", "strace"):
-        require_tool(tool)
-    precondition(BINARY.is_file() and os.access(BINARY, os.X_OK), f"no fta binary at {BINARY}: run swift build (or set FTA_TEST_BINARY)")
-    assert DOCKER_HOST.startswith("unix:///"), f"FTA_TEST_DOCKER_HOST must be unix:///PATH, not {DOCKER_HOST}"
-    engine_socket = DOCKER_HOST.removeprefix("unix://")
-    ping = subprocess.run(["curl", "-fsS", "--max-time", "5", "--unix-socket", engine_socket, "http://docker/_ping"],
-                          capture_output=True, text=True)
-    precondition(ping.returncode == 0, f"no test engine answers at {DOCKER_HOST} (scripts/lib/engine.sh start)")
-    leftovers = [str(p) for p in INSTALLED_PATHS if p.exists()]
-    assert not leftovers, (f"an fta installation is already here ({', '.join(leftovers)}); this test installs for "
-                           f"real and would take it over: remove it first with ./install.sh --uninstall --purge -y")
-    for port in (FTA_PORT, NGINX_PORT):
-        taken = listeners(port)
-        assert not taken, f"port {port} is already in use ({', '.join(taken)}): the real-install test needs it free"
-
-    # The stand-in bot image on the test engine (scripts/test exports FTA_TEST_IMAGE).
-    image = os.environ.get("FTA_TEST_IMAGE")
-    if not image:
-        built = subprocess.run([str(REPO / "scripts" / "lib" / "test-image.sh")], capture_output=True, text=True,
-                               env={**os.environ, "FTA_TEST_DOCKER_HOST": DOCKER_HOST}, timeout=remaining(120))
-        assert built.returncode == 0, f"scripts/lib/test-image.sh failed:\n{built.stderr}"
-        image = built.stdout.strip().splitlines()[-1]
+    image = real_install_preconditions(("bash", "curl", "ss", "nginx", "haproxy", "jq", "openssl", "docker", "setpriv", "strace"),
+                                      remaining)
 
     # Both runs install the same bytes even if the build tree is rebuilt meanwhile (a new binary
     # would rightly be a change on the re-run).
@@ -227,29 +169,11 @@ def installed():
             problems.append(f"a secret of /etc/fta/fta.env was on a command line: {line[:300]}")
         if scanner.passes < 10:
             problems.append(f"the command-line scanner made only {scanner.passes} passes over /proc")
-        if gone.returncode != 0:
-            problems.append(f"--uninstall --purge exited {gone.returncode}:\n{gone.stdout}\n{gone.stderr}")
         for secret in secrets:
             if any(secret in text for text in outputs) or secret in log:
                 problems.append("a secret of /etc/fta/fta.env appeared in install.sh's output or log")
-        problems += [f"{p} is still there after --uninstall --purge" for p in INSTALLED_PATHS if p.exists()]
-        for port in (FTA_PORT, NGINX_PORT):
-            if listeners(port):
-                problems.append(f"port {port} still listens after --uninstall --purge: {listeners(port)}")
-        for user in ("fta", "fta-proxy"):
-            try:
-                pwd.getpwnam(user)
-                problems.append(f"user {user} is still there after --purge")
-            except KeyError:
-                pass
-        if os.path.isdir("/etc/nginx/sites-available") and Path("/etc/nginx/sites-available/default").exists() \
-                and not Path("/etc/nginx/sites-enabled/default").exists():
-            problems.append("nginx's stock default site was not re-enabled")
+        problems += purge_problems(gone)
         shutil.rmtree(staging, ignore_errors=True)
-        # The shared engine is still there for the other tests.
-        if subprocess.run(["curl", "-fsS", "--max-time", "5", "--unix-socket", engine_socket, "http://docker/_ping"],
-                          capture_output=True).returncode != 0:
-            problems.append(f"the test engine at {DOCKER_HOST} no longer answers")
         assert not problems, "\n".join(problems)
 
 

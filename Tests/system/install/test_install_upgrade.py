@@ -48,16 +48,13 @@ from pathlib import Path
 
 import pytest
 
-from fta_install_support import INSTALL_SH, REPO, free_port, listeners, precondition, require_tool
+from fta_install_support import (BINARY, DOCKER_HOST, FTA_PORT, INSTALL_SH, NGINX_PORT, REPO, clean_env,
+                                 free_port, purge_problems, real_install_preconditions, require_tool)
 from fta_operations_support import bot_body
 from fta_portal_support import request
 from fta_system_support import wait_until
 
-FTA_PORT = 8080
-NGINX_PORT = 8081
 PORTAL = f"http://127.0.0.1:{FTA_PORT}"
-DOCKER_HOST = os.environ.get("FTA_TEST_DOCKER_HOST") or "unix:///run/fta-test/docker.sock"
-BINARY = Path(os.environ.get("FTA_TEST_BINARY") or REPO / ".build" / "debug" / "fta")
 FTA_BIN = Path("/usr/local/bin/fta")
 FTA_ADMIN = "/usr/local/sbin/fta-admin"
 VERSION_FILE = Path("/usr/local/share/fta/VERSION")
@@ -66,10 +63,6 @@ DATA_DIR = Path("/var/lib/fta")
 BACKUP_DIR = DATA_DIR / "backups"
 INSTALL_LOG = Path("/var/log/fta/install.log")
 PIDFILE = Path("/run/fta/fta.pid")
-INSTALLED_PATHS = [Path(p) for p in (
-    "/etc/fta", "/var/lib/fta", "/var/log/fta", "/run/fta", "/run/fta-proxy", "/usr/local/bin/fta",
-    "/usr/local/sbin/fta-admin", "/usr/local/share/fta", "/usr/local/lib/fta", "/etc/nginx/conf.d/fta.conf",
-)]
 EXIT_ROLLED_BACK = 4
 EXIT_ROLLBACK_FAILED = 5
 # The broken version's health check gives up after this many seconds (--health-timeout).
@@ -120,8 +113,7 @@ def sha256(path: Path) -> str:
 
 def run_install(script: Path, *flags: str, env: dict, timeout: int = 150) -> subprocess.CompletedProcess:
     """install.sh with only the variables this test names (no FTA_* of the caller's)."""
-    full = {k: v for k, v in os.environ.items() if not k.startswith("FTA_")}
-    full.update(env)
+    full = {**clean_env(), **env}
     return subprocess.run(["bash", str(script), "--non-interactive", *flags], cwd=REPO, env=full,
                           capture_output=True, text=True, timeout=remaining(timeout))
 
@@ -208,25 +200,7 @@ def installed():
     """The first install with a client and a running bot; after the module: --uninstall --purge,
     then a check that the machine is clean again."""
     CLOCK["started"] = time.monotonic()
-    precondition(os.geteuid() == 0, "a real install needs root")
-    for tool in ("bash", "curl", "ss", "nginx", "haproxy", "jq", "openssl", "docker", "setpriv"):
-        require_tool(tool)
-    precondition(BINARY.is_file() and os.access(BINARY, os.X_OK), f"no fta binary at {BINARY}: run swift build (or set FTA_TEST_BINARY)")
-    engine_socket = DOCKER_HOST.removeprefix("unix://")
-    ping = subprocess.run(["curl", "-fsS", "--max-time", "5", "--unix-socket", engine_socket, "http://docker/_ping"],
-                          capture_output=True, text=True)
-    precondition(ping.returncode == 0, f"no test engine answers at {DOCKER_HOST} (scripts/lib/engine.sh start)")
-    leftovers = [str(p) for p in INSTALLED_PATHS if p.exists()]
-    assert not leftovers, (f"an fta installation is already here ({', '.join(leftovers)}); this test installs for "
-                           f"real and would take it over: remove it first with ./install.sh --uninstall --purge -y")
-    for port in (FTA_PORT, NGINX_PORT):
-        assert not listeners(port), f"port {port} is already in use: the upgrade test needs it free"
-    image = os.environ.get("FTA_TEST_IMAGE")
-    if not image:
-        built = subprocess.run([str(REPO / "scripts" / "lib" / "test-image.sh")], capture_output=True, text=True,
-                               env={**os.environ, "FTA_TEST_DOCKER_HOST": DOCKER_HOST}, timeout=remaining(120))
-        assert built.returncode == 0, f"scripts/lib/test-image.sh failed:\n{built.stderr}"
-        image = built.stdout.strip().splitlines()[-1]
+    image = real_install_preconditions(("bash", "curl", "ss", "nginx", "haproxy", "jq", "openssl", "docker", "setpriv"), remaining)
 
     # World-traversable (not pytest's 0700 tmp_path): the broken version runs the real binary from
     # here as user fta.
@@ -265,13 +239,7 @@ def installed():
         yield state
     finally:
         gone = run_install(INSTALL_SH, "--uninstall", "--purge", env={}, timeout=90)
-        problems = []
-        if gone.returncode != 0:
-            problems.append(f"--uninstall --purge exited {gone.returncode}:\n{gone.stdout}\n{gone.stderr}")
-        problems += [f"{p} is still there after --uninstall --purge" for p in INSTALLED_PATHS if p.exists()]
-        for port in (FTA_PORT, NGINX_PORT):
-            if listeners(port):
-                problems.append(f"port {port} still listens after --uninstall --purge")
+        problems = purge_problems(gone)
         left = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=fta.client={state['client']}"], capture_output=True,
                               text=True, env={**os.environ, "DOCKER_HOST": DOCKER_HOST}).stdout.split()
         if left:
