@@ -13,6 +13,15 @@ extension AppDatabase {
         }
     }
 
+    /// How many audit entries are dated before `cutoff`, and their lowest and highest ids: what a
+    /// prune would take, counted without reading them.
+    public func auditPruneSummary(before cutoff: Date) async throws -> (count: Int, first: Int64?, last: Int64?) {
+        try await writer.read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*), MIN(id), MAX(id) FROM auditLog WHERE at < ?", arguments: [cutoff])
+            return (row?[0] ?? 0, row?[1], row?[2])
+        }
+    }
+
     /// Deletes the entries dated before `cutoff` with ids up to `throughId` (which must be exactly
     /// the `expectedCount` exported) and appends `record`, in one transaction: the permit
     /// exists only inside it. Anything unexpected (a count that differs, an entry the trigger

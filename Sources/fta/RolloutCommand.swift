@@ -31,10 +31,10 @@ struct RolloutCommand: AsyncParsableCommand {
         tightenUmask()
         let services = try common.portalServices()
         let target = image ?? services.configuration.botImage
-        let bots = try await services.database.bots().filter { ($0.image ?? services.lifecycle.image) != target && $0.state != .deleting }
+        let bots = try await services.database.bots().filter { services.lifecycle.image(of: $0) != target && $0.state != .deleting }
         if dryRun || bots.isEmpty {
             print(bots.isEmpty ? "every bot already runs \(target)" : "would move \(bots.count) bots to \(target): "
-                  + bots.map { "\($0.id) (\($0.image ?? services.lifecycle.image), \($0.state.rawValue))" }.joined(separator: ", "))
+                  + bots.map { "\($0.id) (\(services.lifecycle.image(of: $0)), \($0.state.rawValue))" }.joined(separator: ", "))
             return
         }
         print("rolling out \(target) to \(bots.count) bots, one at a time")

@@ -23,7 +23,14 @@ public struct PortalClock: Sendable {
     }
 
     public func now() -> Date {
-        let elapsed = (ContinuousClock.now - started).components
-        return wallAtStart.addingTimeInterval(TimeInterval(elapsed.seconds) + TimeInterval(elapsed.attoseconds) / 1e18)
+        wallAtStart.addingTimeInterval((ContinuousClock.now - started).seconds)
+    }
+}
+
+extension Duration {
+    /// Seconds as a TimeInterval: for dates and reports.
+    var seconds: TimeInterval {
+        let parts = components
+        return TimeInterval(parts.seconds) + TimeInterval(parts.attoseconds) / 1e18
     }
 }

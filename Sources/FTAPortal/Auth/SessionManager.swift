@@ -58,6 +58,11 @@ public struct SessionManager: Sendable {
     }
 
     static func hash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        Data(token.utf8).sha256Hex
     }
+}
+
+extension Data {
+    /// The SHA-256 of these bytes in lowercase hex: session token hashes, archive checksums.
+    var sha256Hex: String { SHA256.hash(data: self).map { String(format: "%02x", $0) }.joined() }
 }

@@ -194,9 +194,12 @@ public struct BotLifecycle: Sendable {
         return try secretBox.openSecrets(record.sealed, for: id)
     }
 
+    /// The image `bot` runs, or will run at its next start: its own, else that of new bots.
+    public func image(of bot: BotRecord) -> String { bot.image ?? image }
+
     func launchPlan(for bot: BotRecord) async throws -> BotLaunch {
         BotLaunch(botID: bot.id, clientID: bot.clientId, settings: try bot.settings(allowTestStrategies: true),
-                  secrets: try await secrets(of: bot.id), image: bot.image ?? image, exchangeOverride: exchangeOverride)
+                  secrets: try await secrets(of: bot.id), image: image(of: bot), exchangeOverride: exchangeOverride)
     }
 
     private func ensureCanMove(_ bot: BotRecord, to next: BotState) throws {

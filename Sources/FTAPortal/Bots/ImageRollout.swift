@@ -50,8 +50,8 @@ public struct ImageRollout: Sendable {
     public func run(to target: String, timeout: Duration = .seconds(120), progress: @Sendable (Step) -> Void = { _ in }) async throws -> [Step] {
         var steps: [Step] = []
         let bots = try await database.bots().sorted { $0.id.rawValue < $1.id.rawValue }
-        for bot in bots where (bot.image ?? lifecycle.image) != target && Self.isRunning(bot) {
-            let from = bot.image ?? lifecycle.image
+        for bot in bots where lifecycle.image(of: bot) != target && Self.isRunning(bot) {
+            let from = lifecycle.image(of: bot)
             let started = ContinuousClock.now
             var step = Step(bot: bot.id, from: from, outcome: .rolled, detail: "", seconds: 0)
             if let problem = await move(bot.id, to: target, timeout: timeout) {
@@ -72,8 +72,8 @@ public struct ImageRollout: Sendable {
             progress(step)
             if step.outcome != .rolled { return steps }
         }
-        for bot in try await database.bots() where (bot.image ?? lifecycle.image) != target && !Self.isRunning(bot) && bot.state != .deleting {
-            let from = bot.image ?? lifecycle.image
+        for bot in try await database.bots() where lifecycle.image(of: bot) != target && !Self.isRunning(bot) && bot.state != .deleting {
+            let from = lifecycle.image(of: bot)
             _ = try await database.updateBot(bot.id) { $0.image = target }
             let step = Step(bot: bot.id, from: from, outcome: .pinned, detail: "not running: starts on \(target) next time", seconds: 0)
             await record(step, target: target, client: bot.clientId)
@@ -129,13 +129,5 @@ public struct ImageRollout: Sendable {
         let outcome: AuditOutcome = step.outcome == .rolled || step.outcome == .pinned ? .success : .failure
         await audit.record(AuditEntry(actor: "cli", clientId: client.rawValue, action: "bot.image_rollout", target: step.bot.rawValue,
                                       outcome: outcome, detail: "\(step.from) -> \(target): \(step.outcome.rawValue); \(step.detail)"))
-    }
-}
-
-extension Duration {
-    /// Seconds as a Double, for reports.
-    var seconds: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }
 }

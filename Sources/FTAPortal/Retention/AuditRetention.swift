@@ -1,4 +1,3 @@
-import Crypto
 import FTAStore
 import Foundation
 import Logging
@@ -51,8 +50,7 @@ public struct AuditRetention: Sendable {
 
     /// What a prune at `now` would take: the count and the id range, without writing anything.
     public func plan(now: Date = Date()) async throws -> (count: Int, first: Int64?, last: Int64?) {
-        let entries = try await database.auditEntriesToPrune(before: cutoff(now: now), limit: Int.max)
-        return (entries.count, entries.first?.id, entries.last?.id)
+        try await database.auditPruneSummary(before: cutoff(now: now))
     }
 
     /// Prunes every entry older than the cutoff, one archive per batch; returns what it did.
@@ -65,7 +63,7 @@ public struct AuditRetention: Sendable {
             let name = "audit-\(first)-\(last).jsonl"
             let path = directory + "/" + name
             let content = try Self.archive(entries)
-            let sha = SHA256.hash(data: content).map { String(format: "%02x", $0) }.joined()
+            let sha = content.sha256Hex
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
                 try ScheduledBackups.writePrivate(content, to: path)
@@ -86,7 +84,7 @@ public struct AuditRetention: Sendable {
     public func verify(_ path: String) async throws -> Int {
         let name = (path as NSString).lastPathComponent
         guard let content = FileManager.default.contents(atPath: path) else { throw RetentionError.archiveMismatch("\(path) cannot be read") }
-        let sha = SHA256.hash(data: content).map { String(format: "%02x", $0) }.joined()
+        let sha = content.sha256Hex
         let sidecar = FileManager.default.contents(atPath: path + ".sha256").flatMap { String(data: $0, encoding: .utf8) }
         guard let listed = sidecar?.split(separator: " ").first.map(String.init) else {
             throw RetentionError.archiveMismatch("\(path).sha256 is missing or empty")
