@@ -68,21 +68,18 @@ def build_image(name: str, freqtrade: str, tmp_path) -> str:
 
 
 @contextlib.contextmanager
-def portal_running(name: str, image: str, bot: str):
-    """A portal of its own whose bots run `image`; the bot and the image are removed afterwards."""
+def portal_running(name: str, image: str, client: str, bot: str):
+    """A portal of its own whose bots run `image`, with `client` created: (portal, admin cookie).
+    The bot and the image are removed afterwards."""
     portal = start_portal(name, FTA_BOT_IMAGE=image, FTA_RECONCILE_SECONDS="2")
     try:
-        yield portal
+        admin = login(portal)
+        assert request(portal["url"] + "/api/v1/clients", "POST", {"id": client, "name": client}, cookie=admin)[0] == 201
+        yield portal, admin
     finally:
         request(portal["url"] + f"/api/v1/bots/{bot}", "DELETE", cookie=login(portal), timeout=60)
         stop_portal(portal)
         docker("image", "rm", "-f", image, check=False)
-
-
-
-
-
-
 
 
 def shown(portal, admin, bot: str) -> dict:
@@ -106,9 +103,7 @@ def test_a_crash_looping_bot_ends_failed_with_its_last_output(tmp_path):
     began = time.monotonic()
     image = build_image("crash-loop", CRASH_LOOP, tmp_path)
     client, bot = "crashloop", "crashloop-b"
-    with portal_running("crashloop", image, bot) as portal:
-        admin = login(portal)
-        assert request(portal["url"] + "/api/v1/clients", "POST", {"id": client, "name": "Crash loop"}, cookie=admin)[0] == 201
+    with portal_running("crashloop", image, client, bot) as (portal, admin):
         started = time.monotonic()
         status, _, body = request(portal["url"] + "/api/v1/bots", "POST", bot_body(bot, client, start=True), cookie=admin, timeout=120)
         assert status == 201, body
@@ -150,9 +145,7 @@ def test_a_bot_killed_for_memory_is_shown_oom_killed_then_failed(tmp_path):
     began = time.monotonic()
     image = build_image("oom-hog", MEMORY_HOG, tmp_path)
     client, bot = "oomkill", "oomkill-b"
-    with portal_running("oomkill", image, bot) as portal:
-        admin = login(portal)
-        assert request(portal["url"] + "/api/v1/clients", "POST", {"id": client, "name": "OOM kill"}, cookie=admin)[0] == 201
+    with portal_running("oomkill", image, client, bot) as (portal, admin):
         kills_before = counter(scrape(portal), "fta_bot_oom_kills_total")
         started = time.monotonic()
         status, _, body = request(portal["url"] + "/api/v1/bots", "POST", {**bot_body(bot, client, start=True), "size": "small"},
