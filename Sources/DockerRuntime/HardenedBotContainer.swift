@@ -47,7 +47,7 @@ public enum HardenedBotContainer {
     /// to swap (`FTA_BOT_SWAP`), which gives it its size's swapping limits instead of all-RAM ones.
     public static func spec(for launch: BotLaunch, swap: Bool = false) -> ContainerCreate {
         let config = renderFreqtradeConfig(botID: launch.botID, settings: launch.settings, secrets: launch.secrets,
-                                           exchangeOverride: launch.exchangeOverride)
+                                           exchangeOverride: launch.exchangeOverride, walletGeneration: launch.walletGeneration)
         var host = HostConfig()
         host.ReadonlyRootfs = true
         host.CapDrop = ["ALL"]

@@ -1,36 +1,41 @@
 import CCurl
 import Foundation
 
-/// One libcurl easy handle, used for one request and freed in `deinit`.
+/// One libcurl easy handle, reused for request after request (HTTPTransport's pool).
 ///
-/// Not `Sendable`: a handle lives on the one thread-pool thread that performs its request.
+/// Reuse is what keeps connections alive: an easy handle keeps its connection cache across
+/// `curl_easy_reset`, so the next request to the same bot (or the socket proxy) goes out on the
+/// open connection instead of a new TCP handshake. Not `Sendable`: a handle is used by one
+/// thread-pool thread at a time, and the pool hands it over only between requests.
 final class CurlHandle {
     private let handle: UnsafeMutableRawPointer
-    private var headers: UnsafeMutablePointer<curl_slist>?
     /// Owned C memory: libcurl keeps the pointer until the handle is cleaned up.
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
-    private let sink: ResponseSink
 
     /// libcurl's global state is initialised once per process, before any handle exists.
     static let globalInit: Void = {
         _ = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
     }()
 
-    init(maxResponseBytes: Int) {
+    init() {
         _ = Self.globalInit
         handle = curl_easy_init()
-        sink = ResponseSink(limit: maxResponseBytes)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
     }
 
     deinit {
         curl_easy_cleanup(handle)
-        if let headers { curl_slist_free_all(headers) }
         errorBuffer.deallocate()
     }
 
     /// Performs `request` and returns its status and body, or a transport error.
     func perform(_ request: HTTPRequest) -> Result<HTTPResponse, TransportError> {
+        // Every option of the previous request goes; its open connections stay.
+        curl_easy_reset(handle)
+        errorBuffer[0] = 0
+        let sink = ResponseSink(limit: request.maxResponseBytes)
+        var headers: UnsafeMutablePointer<curl_slist>?
+        defer { if let headers { curl_slist_free_all(headers) } }
         // No signals from libcurl in a multithreaded server (timeouts would raise SIGALRM).
         set(CURLOPT_NOSIGNAL, 1)
         // Only plain HTTP(S): no file://, no redirects to other protocols, no redirects at all.
@@ -71,7 +76,9 @@ final class CurlHandle {
         }
         _ = fta_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, sinkPointer)
 
-        let code = curl_easy_perform(handle)
+        let code = withExtendedLifetime(sink) { curl_easy_perform(handle) }
+        // The header list is freed when this returns: libcurl must not keep a pointer to it.
+        _ = fta_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, nil)
         guard code == CURLE_OK else {
             if code == CURLE_WRITE_ERROR && sink.overflowed { return .failure(.responseTooLarge) }
             return .failure(TransportError(code, errorBuffer: errorBuffer))
@@ -114,3 +121,6 @@ extension TransportError {
     }
 }
 
+
+/// A handle moves between pool threads only while idle, through HTTPTransport's locked list.
+extension CurlHandle: @unchecked Sendable {}

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOPosix
 
 /// A request for `HTTPTransport`.
@@ -52,10 +53,20 @@ public enum HTTPTransport {
         return pool
     }()
 
+    /// Easy handles between requests, with their open connections (CurlHandle). As many as
+    /// the pool has threads: each request takes one, and gives it back when done.
+    nonisolated(unsafe) static let idle = NIOLockedValueBox<[CurlHandle]>([])
+    static let maxIdle = 16
+
     public static func perform(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse {
         let result: Result<HTTPResponse, TransportError>
         do {
-            result = try await pool.runIfActive { CurlHandle(maxResponseBytes: request.maxResponseBytes).perform(request) }
+            result = try await pool.runIfActive {
+                let handle = idle.withLockedValue { $0.popLast() } ?? CurlHandle()
+                let result = handle.perform(request)
+                idle.withLockedValue { if $0.count < maxIdle { $0.append(handle) } }
+                return result
+            }
         } catch {
             throw .failed("thread pool is not running")
         }

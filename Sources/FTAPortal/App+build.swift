@@ -15,6 +15,11 @@ public struct PortalServices: Sendable {
     public let lifecycle: BotLifecycle
     public let reconciler: Reconciler
     public let bridge: FreqtradeBridge
+    /// The bots' data, fetched once for every page that watches (BotDataHub).
+    public let hub: BotDataHub
+    /// The open pages' live streams (LiveHub).
+    public let live: LiveHub
+    let summaries: BotSummaries
     public let audit: AuditTrail
     public let sessions: SessionManager
     public let hasher: PasswordHasher
@@ -45,6 +50,9 @@ public struct PortalServices: Sendable {
                                  image: configuration.botImage, exchangeOverride: configuration.exchangeOverride,
                                  allowTestStrategies: configuration.allowTestStrategies, metrics: metrics, logger: logger)
         bridge = FreqtradeBridge(lifecycle: lifecycle, audit: audit, logger: logger, metrics: metrics)
+        hub = BotDataHub(bridge: bridge)
+        live = LiveHub()
+        summaries = BotSummaries(database: database, hub: hub)
         reconciler = Reconciler(database: database, runtime: self.runtime, lifecycle: lifecycle, audit: audit, bridge: bridge, logger: logger)
         // One clock for sessions and lockouts, never behind the newest session activity on disk.
         let clock = PortalClock(floor: try database.newestSessionActivity())
@@ -71,6 +79,7 @@ public func buildRouter(_ services: PortalServices) -> Router<PortalContext> {
     router.add(middleware: StaticFilesMiddleware(webRoot: configuration.webRoot, logger: services.logger))
 
     router.addRoutes(MetricsController(services: services).endpoints)
+    router.addRoutes(VendorController(directory: configuration.chartLibraryDirectory).endpoints)
 
     let api = router.group("api/v1")
         .add(middleware: CSRFMiddleware(allowedOrigins: Set([configuration.publicOrigin].compactMap { $0 }), audit: services.audit))
@@ -81,8 +90,9 @@ public func buildRouter(_ services: PortalServices) -> Router<PortalContext> {
                                  throttle: services.throttle, audit: services.audit, admission: services.admission).endpoints)
     api.addRoutes(CatalogController(allowTestStrategies: configuration.allowTestStrategies).endpoints)
     api.addRoutes(ClientsController(database: services.database, accounts: services.accounts, hasher: services.hasher, audit: services.audit, admission: services.admission).endpoints)
-    api.addRoutes(BotsController(database: services.database, lifecycle: services.lifecycle, bridge: services.bridge,
+    api.addRoutes(BotsController(database: services.database, lifecycle: services.lifecycle, bridge: services.bridge, hub: services.hub,
                                  audit: services.audit, allowTestStrategies: configuration.allowTestStrategies).endpoints)
+    api.addRoutes(DashboardController(database: services.database, summaries: services.summaries, live: services.live, audit: services.audit).endpoints)
     api.addRoutes(AuditController(database: services.database).endpoints)
     return router
 }
@@ -105,6 +115,8 @@ public func buildApplication(_ configuration: PortalConfiguration, runtime: any 
         SessionCleanupService(database: database, throttle: services.throttle, idleTimeout: configuration.sessionIdleTimeout,
                               clock: services.sessions.clock, logger: logger),
         StartupMemoryReleaseService(logger: logger),
+        LiveService(hub: services.live, summaries: services.summaries, interval: .seconds(5), logger: logger),
+        BotEventFeed(database: database, lifecycle: services.lifecycle, bridge: services.bridge, live: services.live, logger: logger),
         AlertService(services: services, logger: logger),
         AuditRetentionService(retention: AuditRetention(database: database, days: configuration.auditRetentionDays,
                                                         directory: configuration.auditArchiveDirectory),

@@ -11,8 +11,12 @@ public struct BotLaunch: Sendable {
     public var secrets: BotSecrets
     public var image: String
     public var exchangeOverride: ExchangeOverride?
+    /// Which paper wallet the bot trades in (BotRecord.walletResets, BotPaths.database(generation:)).
+    public var walletGeneration: Int
 
-    public init(botID: BotID, clientID: ClientID, settings: BotSettings, secrets: BotSecrets, image: String, exchangeOverride: ExchangeOverride?) {
+    public init(botID: BotID, clientID: ClientID, settings: BotSettings, secrets: BotSecrets, image: String, exchangeOverride: ExchangeOverride?,
+                walletGeneration: Int = 0) {
+        self.walletGeneration = walletGeneration
         self.botID = botID
         self.clientID = clientID
         self.settings = settings

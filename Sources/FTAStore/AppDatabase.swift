@@ -197,6 +197,26 @@ public struct AppDatabase: Sendable {
             // Each bot's image (BotRecord.image): rolled out bot by bot (fta rollout).
             try db.alter(table: "bots") { t in t.add(column: "image", .text) }
         }
+        migrator.registerMigration("v5-trading-desk") { db in
+            // Settings edited while a bot runs apply at its next start ("restart to apply"), and a
+            // paper-wallet reset moves the bot to a fresh trade database in its volume (BotRecord).
+            try db.alter(table: "bots") { t in
+                t.add(column: "settingsChangedAt", .datetime)
+                t.add(column: "walletResets", .integer).notNull().defaults(to: 0)
+            }
+            // What the bots' own message websockets reported, per client, bounded (BotEventRecord).
+            try db.create(table: "botEvents") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("clientId", .text).notNull()
+                t.column("botId", .text).notNull()
+                t.column("at", .datetime).notNull()
+                t.column("kind", .text).notNull()
+                t.column("title", .text).notNull()
+                t.column("detail", .text)
+            }
+            try db.create(index: "botEventsByClient", on: "botEvents", columns: ["clientId", "id"])
+            try db.create(index: "botEventsByBot", on: "botEvents", columns: ["botId", "id"])
+        }
         return migrator
     }
 }

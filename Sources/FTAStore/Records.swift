@@ -92,6 +92,18 @@ public struct BotRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
     /// The image the bot's containers run, pinned at its first start: a new FTA_BOT_IMAGE is for
     /// new bots, and reaches existing ones only through `fta rollout`, bot by bot, verified.
     public var image: String?
+    /// When the settings were last edited; after `startedAt`, the running container still has
+    /// the old ones ("restart to apply").
+    public var settingsChangedAt: Date?
+    /// Paper-wallet resets so far: the bot trades in its volume's database number `walletResets`,
+    /// the earlier ones stay there as archives (BotPaths.database(generation:)).
+    public var walletResets: Int = 0
+
+    /// The stored settings are newer than the running container's.
+    public var pendingRestart: Bool {
+        guard let changed = settingsChangedAt, let started = startedAt, [.running, .starting, .failed].contains(state) else { return false }
+        return changed > started
+    }
 
     public init(id: BotID, clientID: ClientID, settings: BotSettings, desiredState: DesiredState, now: Date = Date()) {
         self.id = id
@@ -110,6 +122,19 @@ public struct BotRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
         self.desiredState = desiredState
         self.createdAt = now
         self.updatedAt = now
+    }
+
+    /// Replaces the settings (validated by the caller); id, client, state and exchange stay.
+    public mutating func apply(_ settings: BotSettings) {
+        name = settings.name
+        pairs = String(decoding: try! JSONEncoder().encode(settings.pairs), as: UTF8.self)
+        stakeCurrency = settings.stakeCurrency
+        stakeAmount = settings.stakeAmount.description
+        dryRunWallet = settings.dryRunWallet
+        maxOpenTrades = settings.maxOpenTrades
+        timeframe = settings.timeframe
+        strategy = settings.strategy.rawValue
+        size = settings.size
     }
 
     public var pairList: [String] { (try? JSONDecoder().decode([String].self, from: Data(pairs.utf8))) ?? [] }
@@ -170,6 +195,31 @@ public struct AuditEntry: Codable, Sendable, Equatable, FetchableRecord, Mutable
         self.target = target
         self.sourceIp = sourceIp
         self.outcome = outcome
+        self.detail = detail
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// Something a bot reported on its message websocket (an entry fill, an exit, a protection, a
+/// warning...) or that the portal saw (the bot unreachable), kept per client for the activity
+/// feed; bounded and pruned (AppDatabase.recordEvent).
+public struct BotEventRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "botEvents"
+    public var id: Int64?
+    public var clientId: ClientID
+    public var botId: BotID
+    public var at: Date
+    public var kind: String
+    public var title: String
+    public var detail: String?
+
+    public init(clientId: ClientID, botId: BotID, at: Date = Date(), kind: String, title: String, detail: String? = nil) {
+        self.clientId = clientId
+        self.botId = botId
+        self.at = at
+        self.kind = kind
+        self.title = title
         self.detail = detail
     }
 

@@ -37,6 +37,11 @@ declare -A NEEDED=(
     [prometheus]=/usr/bin/promtool
     # The clock-jump test moves a real fta serve's wall clock with libfaketime (LD_PRELOAD).
     [faketime]=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
+    # The portal's charts: fta serves Debian's Chart.js (issue 13), as on an installed host.
+    [libjs-chart.js]=/usr/share/javascript/chart.js/chart.min.js
+    # scripts/bench-desk loads GET /bots, /health and a static file with wrk (issue 13): Python
+    # cannot make thousands of requests a second on two cores, so it would measure itself.
+    [wrk]=/usr/bin/wrk
 )
 
 missing=()

@@ -178,7 +178,7 @@ public struct BotDraft: Sendable, Equatable, Codable {
     }
 
     /// `BASE/QUOTE`, each 2 to 12 uppercase letters or digits.
-    static func isPair(_ text: String) -> Bool {
+    public static func isPair(_ text: String) -> Bool {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2 else { return false }
         return parts.allSatisfy { part in

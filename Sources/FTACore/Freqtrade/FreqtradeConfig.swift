@@ -8,6 +8,17 @@ public enum BotPaths {
     public static let config = "/tmp/fta/config.json"
     public static let strategies = "/tmp/fta/strategies"
     public static let database = "sqlite:////freqtrade/user_data/tradesv3.dryrun.sqlite"
+    /// The trade database of a bot's paper wallet after `generation` resets: the first is
+    /// Freqtrade's usual name; each reset moves on to a new file and leaves the earlier ones in
+    /// the volume, as the archive of that wallet's trades.
+    public static func database(generation: Int) -> String {
+        generation == 0 ? database : "sqlite:////freqtrade/user_data/" + databaseFile(generation: generation)
+    }
+
+    /// The file name (in the volume's user_data) of `database(generation:)`.
+    public static func databaseFile(generation: Int) -> String {
+        generation == 0 ? "tradesv3.dryrun.sqlite" : "tradesv3.dryrun.wallet\(generation).sqlite"
+    }
     public static let logfile = "/freqtrade/user_data/logs/freqtrade.log"
     /// Freqtrade's REST API port inside the container; never published.
     public static let apiPort = 8080
@@ -35,7 +46,8 @@ public func renderFreqtradeConfig(
     botID: BotID,
     settings: BotSettings,
     secrets: BotSecrets,
-    exchangeOverride: ExchangeOverride? = nil
+    exchangeOverride: ExchangeOverride? = nil,
+    walletGeneration: Int = 0
 ) -> Data {
     let config = FreqtradeConfig(
         botName: botID.containerName,
@@ -73,7 +85,7 @@ public func renderFreqtradeConfig(
         ),
         strategy: settings.strategy.className,
         strategyPath: BotPaths.strategies,
-        dbURL: BotPaths.database,
+        dbURL: BotPaths.database(generation: walletGeneration),
         logfile: BotPaths.logfile,
         userDataDir: BotPaths.userData
     )

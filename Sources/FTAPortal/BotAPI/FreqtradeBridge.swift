@@ -14,6 +14,9 @@ public struct FreqtradeBridge: Sendable {
     let lifecycle: BotLifecycle
     let audit: AuditTrail
     let tokens: TokenCache
+    /// Each running container's address and dry-run verdict, kept for as long as that start
+    /// lasts (`VerifiedContainers`).
+    let verified: VerifiedContainers
     let logger: Logger
     /// Freqtrade answers on the local network in milliseconds; a bot busy computing a candle
     /// may take a second or two. Beyond this, the user gets "bot_timeout" instead of waiting.
@@ -25,19 +28,32 @@ public struct FreqtradeBridge: Sendable {
         self.lifecycle = lifecycle
         self.audit = audit
         self.tokens = TokenCache()
+        self.verified = VerifiedContainers()
         self.logger = logger
         self.timeout = timeout
     }
 
     /// Calls `path` (e.g. `/api/v1/profit`) on the bot after checking it still runs in dry-run.
+    ///
+    /// The check (a Docker inspect for the address, then the bot's `show_config`) is made once
+    /// per container start, not per call: the verdict and the address are kept for the bot's
+    /// `startedAt`, and dropped when the bot starts again or its API stops answering. The
+    /// reconciler checks every running bot again at each pass (`enforceDryRun`).
     public func call(_ bot: BotRecord, _ path: String, method: String = "GET", body: JSONValue? = nil) async throws -> JSONValue {
         do {
-            let address = try await address(of: bot)
-            try await enforceDryRun(bot, address: address)
+            let address: String
+            if let known = await verified.address(of: bot) {
+                address = known
+            } else {
+                address = try await self.address(of: bot)
+                try await enforceDryRun(bot, address: address)
+            }
             return try await request(bot, address: address, method, path, body: body)
         } catch let error as DomainError {
             switch error {
             case .botUnreachable, .botTimeout:
+                // Whatever answers at that address next is checked afresh.
+                await verified.forget(bot.id)
                 // `bot` was read before the call: stopped, deleted or restarted since, it is that
                 // (409, 404), not a broken bot (502, 504). Only a bot that is `running` now, and
                 // was, has a broken API. The load test's churn met this hundreds of times: a
@@ -52,6 +68,15 @@ public struct FreqtradeBridge: Sendable {
                 throw error
             }
         }
+    }
+
+    /// The address of a running bot whose dry-run the guard has checked for this start (it
+    /// checks now if it has not): where the portal may open the bot's message websocket.
+    public func verifiedAddress(of bot: BotRecord) async throws -> String {
+        if let known = await verified.address(of: bot) { return known }
+        let address = try await self.address(of: bot)
+        try await enforceDryRun(bot, address: address)
+        return address
     }
 
     /// What the bot's own `show_config` says about dry-run, without acting on it: `fta doctor`
@@ -70,7 +95,22 @@ public struct FreqtradeBridge: Sendable {
     /// anything but `dry_run: true`, the container is stopped at once, the bot quarantined,
     /// and the audit trail says so.
     public func enforceDryRun(_ bot: BotRecord, address: String? = nil) async throws {
-        guard case .live(let reported) = try await dryRunVerdict(bot, address: address) else { return }
+        let resolved: String
+        let verdict: DryRunVerdict
+        do {
+            if let address { resolved = address } else { resolved = try await self.address(of: bot) }
+            verdict = try await dryRunVerdict(bot, address: resolved)
+        } catch {
+            // Unchecked now, whatever it was before: the next call checks again.
+            await verified.forget(bot.id)
+            throw error
+        }
+        guard case .live(let reported) = verdict else {
+            // Only a running bot's verdict is kept: a starting one may still be replaced.
+            if bot.state == .running { await verified.store(resolved, for: bot) }
+            return
+        }
+        await verified.forget(bot.id)
         try await lifecycle.quarantine(bot.id, reason: "the bot reported dry_run = \(reported)")
         metrics?.dryRunGuardTripped()
         await audit.record(AuditEntry(actor: "dry-run-guard", clientId: bot.clientId.rawValue, action: "bot.quarantine", target: bot.id.rawValue,
@@ -108,7 +148,12 @@ public struct FreqtradeBridge: Sendable {
         }
         guard (200..<300).contains(response.status) else {
             logger.warning("bot API error", metadata: ["bot": "\(bot.id)", "path": "\(path)", "status": "\(response.status)"])
-            let detail = (try? JSONDecoder().decode(JSONValue.self, from: response.body))?["error"]?.stringValue
+            let answer = try? JSONDecoder().decode(JSONValue.self, from: response.body)
+            // A trade or lock the bot does not have is the user's 404, not a broken bot.
+            if response.status == 404 {
+                throw DomainError.notFound(answer?["detail"]?.stringValue.map { String($0.prefix(200)) } ?? "The bot has no such item.")
+            }
+            let detail = answer?["error"]?.stringValue ?? answer?["detail"]?.stringValue
             throw DomainError.botRefused("The bot refused this request" + (detail.map { ": \($0.prefix(200))" } ?? "."))
         }
         do { return try JSONDecoder().decode(JSONValue.self, from: response.body) } catch {
@@ -171,4 +216,19 @@ actor TokenCache {
 
     func store(_ token: String, for bot: String, until: Date) { tokens[bot] = (token, until) }
     func forget(_ bot: String) { tokens[bot] = nil }
+}
+
+/// The address of each running bot whose container the dry-run guard has checked, for the
+/// start (`BotRecord.startedAt`) it was checked in. A new start, a failed call or a live verdict
+/// drops it; until then the bridge sends the bot's requests straight to it.
+actor VerifiedContainers {
+    private var entries: [BotID: (startedAt: Date?, address: String)] = [:]
+
+    func address(of bot: BotRecord) -> String? {
+        guard bot.state == .running, let entry = entries[bot.id], entry.startedAt == bot.startedAt else { return nil }
+        return entry.address
+    }
+
+    func store(_ address: String, for bot: BotRecord) { entries[bot.id] = (bot.startedAt, address) }
+    func forget(_ bot: BotID) { entries[bot] = nil }
 }

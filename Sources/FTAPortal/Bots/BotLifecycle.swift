@@ -154,6 +154,35 @@ public struct BotLifecycle: Sendable {
         }
     }
 
+    /// Replaces a bot's settings (validated by the caller like a new bot's). A running bot keeps
+    /// its container's settings until its next start: `pendingRestart` says so until then.
+    @discardableResult
+    public func update(_ id: BotID, settings: BotSettings) async throws -> BotRecord {
+        try await locks.withLock(id.rawValue) {
+            guard let bot = try await database.bot(id) else { throw DomainError.notFound("No such bot.") }
+            guard bot.state != .deleting else { throw DomainError.conflict("This bot is being deleted.") }
+            return try await database.updateBot(id) { $0.apply(settings); $0.settingsChangedAt = Date() } ?? bot
+        }
+    }
+
+    /// Starts the bot's paper wallet afresh: the bot stops if it runs, moves on to a new trade
+    /// database in its volume (the old one stays there, as the archive of its trades), and starts
+    /// again if it ran. Returns the bot and the archive's file name.
+    public func resetWallet(_ id: BotID) async throws -> (bot: BotRecord, archive: String) {
+        guard let bot = try await database.bot(id) else { throw DomainError.notFound("No such bot.") }
+        guard ![.deleting, .quarantined].contains(bot.state) else {
+            throw DomainError.conflict("A \(bot.state.rawValue) bot's wallet cannot be reset.")
+        }
+        let wasRunning = bot.desiredState == .running
+        if wasRunning { try await stop(id) }
+        let reset = try await locks.withLock(id.rawValue) {
+            try await database.updateBot(id) { $0.walletResets += 1 }
+        }
+        guard let reset else { throw DomainError.notFound("No such bot.") }
+        let archive = BotPaths.databaseFile(generation: reset.walletResets - 1)
+        return (wasRunning ? try await start(id) : reset, archive)
+    }
+
     /// Removes the container, the volume and, with the client's last bot, the network; then
     /// the record and its secrets.
     public func delete(_ id: BotID) async throws {
@@ -199,7 +228,8 @@ public struct BotLifecycle: Sendable {
 
     func launchPlan(for bot: BotRecord) async throws -> BotLaunch {
         BotLaunch(botID: bot.id, clientID: bot.clientId, settings: try bot.settings(allowTestStrategies: true),
-                  secrets: try await secrets(of: bot.id), image: image(of: bot), exchangeOverride: exchangeOverride)
+                  secrets: try await secrets(of: bot.id), image: image(of: bot), exchangeOverride: exchangeOverride,
+                  walletGeneration: bot.walletResets)
     }
 
     private func ensureCanMove(_ bot: BotRecord, to next: BotState) throws {

@@ -47,6 +47,7 @@ public enum ConfigurationCatalog {
             .init("FTA_PORT", "8080", ["Port fta serve binds on that address."]),
             .init("FTA_DATABASE", "/var/lib/fta/fta.sqlite", ["The SQLite file holding all state (created 0600). Back it up with `fta backup FILE`."]),
             .init("FTA_WEB_ROOT", "/usr/local/share/fta/web", ["The static files of the web portal (install.sh copies web/ there)."]),
+            .init("FTA_CHARTJS_DIR", "/usr/share/javascript/chart.js", ["Debian's libjs-chart.js (install.sh installs it): fta serves its chart.min.js at", "/vendor/chart.js/chart.min.js for the portal's charts."]),
             .init("FTA_PUBLIC_URL", "http://127.0.0.1:8081", ["The URL users open (nginx). With https://, session cookies get Secure and the __Host- prefix."]),
             .init("FTA_LOG_LEVEL", "info", ["Log level: trace, debug, info, notice, warning, error or critical."]),
         ]),

@@ -57,6 +57,8 @@ public struct PortalConfiguration: Sendable {
     public var auditArchiveDirectory: String
     /// FTA_ALERT_*: where alerts go, how often to look, how often to repeat.
     public var alerts: AlertSettings
+    /// FTA_CHARTJS_DIR: the distribution's Chart.js, served at /vendor/chart.js/.
+    public var chartLibraryDirectory: String = "/usr/share/javascript/chart.js"
 
     /// The variables fta reads, with their defaults: from `ConfigurationCatalog`, their one owner.
     public static var variables: [(name: String, defaultValue: String?, doc: String)] {
@@ -238,7 +240,8 @@ public struct PortalConfiguration: Sendable {
             // 30 days at least: the schema refuses to prune anything younger anyway.
             auditRetentionDays: try int("FTA_AUDIT_RETENTION_DAYS", 30...36500),
             auditArchiveDirectory: try absolute("FTA_AUDIT_ARCHIVE_DIR"),
-            alerts: try alertSettings()
+            alerts: try alertSettings(),
+            chartLibraryDirectory: try absolute("FTA_CHARTJS_DIR")
         )
     }
 

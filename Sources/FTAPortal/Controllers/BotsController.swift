@@ -12,6 +12,8 @@ struct BotsController {
     let database: AppDatabase
     let lifecycle: BotLifecycle
     let bridge: FreqtradeBridge
+    /// Reads of the bots' data, fetched once for every page that asks (BotDataHub).
+    let hub: BotDataHub
     let audit: AuditTrail
     let allowTestStrategies: Bool
 
@@ -32,6 +34,7 @@ struct BotsController {
         routes.post("bots/:botId/trading/start", use: tradingStart)
         routes.post("bots/:botId/trading/stop", use: tradingStop)
         routes.post("bots/:botId/trades/:tradeId/exit", use: forceExit)
+        addDeskRoutes(to: routes)
         return routes
     }
 
@@ -189,13 +192,13 @@ struct BotsController {
 
     @Sendable func status(_ request: Request, context: PortalContext) async throws -> PassThrough {
         let bot = try await scopedBot(context, action: "bot.status")
-        let trades = try await bridge.call(bot, "/api/v1/status")
+        let trades = try await hub.get(bot, "/api/v1/status")
         return PassThrough(value: .object(["trades": trades]))
     }
 
     @Sendable func profit(_ request: Request, context: PortalContext) async throws -> PassThrough {
         let bot = try await scopedBot(context, action: "bot.profit")
-        return PassThrough(value: try await bridge.call(bot, "/api/v1/profit"))
+        return PassThrough(value: try await hub.get(bot, "/api/v1/profit"))
     }
 
     @Sendable func trades(_ request: Request, context: PortalContext) async throws -> PassThrough {
@@ -210,7 +213,7 @@ struct BotsController {
             guard let value = Int(raw), value >= 0, value <= 1_000_000 else { throw APIError.validation(.init("offset", "must be 0 or more")) }
             offset = value
         }
-        let answer = try await bridge.call(bot, "/api/v1/trades?limit=\(limit)&offset=\(offset)")
+        let answer = try await hub.get(bot, "/api/v1/trades?limit=\(limit)&offset=\(offset)")
         return PassThrough(value: .object([
             "trades": answer["trades"] ?? .array([]),
             "total": answer["total_trades"] ?? .number(0),
@@ -220,28 +223,28 @@ struct BotsController {
 
     @Sendable func tradingStart(_ request: Request, context: PortalContext) async throws -> PassThrough {
         try await request.requireNoInput(context: context)
-        let bot = try await managedBot(context, action: "bot.trading_start")
-        return PassThrough(value: try await audited(context, "bot.trading_start", bot) { try await bridge.call(bot, "/api/v1/start", method: "POST") })
+        return try await control(context, "bot.trading_start") { try await bridge.call($0, "/api/v1/start", method: "POST") }
     }
 
     @Sendable func tradingStop(_ request: Request, context: PortalContext) async throws -> PassThrough {
         try await request.requireNoInput(context: context)
-        let bot = try await managedBot(context, action: "bot.trading_stop")
-        return PassThrough(value: try await audited(context, "bot.trading_stop", bot) { try await bridge.call(bot, "/api/v1/stop", method: "POST") })
+        return try await control(context, "bot.trading_stop") { try await bridge.call($0, "/api/v1/stop", method: "POST") }
     }
 
     @Sendable func forceExit(_ request: Request, context: PortalContext) async throws -> PassThrough {
         try await request.requireNoInput(context: context)
-        let bot = try await managedBot(context, action: "bot.force_exit")
-        guard let raw = context.parameters.get("tradeId"), let tradeID = Int(raw), tradeID > 0 else { throw APIError.notFound("No such trade.") }
-        return PassThrough(value: try await audited(context, "bot.force_exit", bot, detail: "trade \(tradeID)") {
-            try await bridge.call(bot, "/api/v1/forceexit", method: "POST", body: .object(["tradeid": .string(String(tradeID))]))
-        })
+        guard let raw = context.parameters.get("tradeId"), let tradeID = Int(raw), tradeID > 0 else {
+            _ = try await managedBot(context, action: "bot.force_exit")
+            throw APIError.notFound("No such trade.")
+        }
+        return try await control(context, "bot.force_exit", detail: "trade \(tradeID)") {
+            try await bridge.call($0, "/api/v1/forceexit", method: "POST", body: .object(["tradeid": .string(String(tradeID))]))
+        }
     }
 
     /// The bot named in the path when the caller may see it; a 404 otherwise (and an audit
     /// entry when it exists under another client).
-    private func scopedBot(_ context: PortalContext, action: String) async throws -> BotRecord {
+    func scopedBot(_ context: PortalContext, action: String) async throws -> BotRecord {
         let principal = try context.requireUser()
         guard let raw = context.parameters.get("botId"), let id = BotID(raw) else { throw APIError.notFound("No such bot.") }
         let bot = principal.isAdmin ? try await database.bot(id) : try await database.bot(id, ofClient: principal.clientID!)
@@ -255,7 +258,7 @@ struct BotsController {
     }
 
     /// `scopedBot`, then the role must be allowed to change bots.
-    private func managedBot(_ context: PortalContext, action: String) async throws -> BotRecord {
+    func managedBot(_ context: PortalContext, action: String) async throws -> BotRecord {
         let bot = try await scopedBot(context, action: action)
         guard try context.requireUser().role.canManageBots else {
             await audit.record(context, action: action, target: bot.id.rawValue, clientId: bot.clientId.rawValue, outcome: .denied, detail: "viewer")
@@ -264,7 +267,7 @@ struct BotsController {
         return bot
     }
 
-    private func audited<T: Sendable>(_ context: PortalContext, _ action: String, _ bot: BotRecord, detail: String? = nil,
+    func audited<T: Sendable>(_ context: PortalContext, _ action: String, _ bot: BotRecord, detail: String? = nil,
                                       _ body: @Sendable () async throws -> T) async throws -> T {
         do {
             let result = try await body()

@@ -53,8 +53,13 @@ struct BotView: Codable, Sendable {
     var createdAt: Date
     var updatedAt: Date
     var startedAt: Date?
+    /// The stored settings are newer than the running container's: a restart applies them.
+    var pendingRestart: Bool
+    var walletResets: Int
 
     init(_ bot: BotRecord) {
+        pendingRestart = bot.pendingRestart
+        walletResets = bot.walletResets
         id = bot.id.rawValue
         clientId = bot.clientId.rawValue
         name = bot.name

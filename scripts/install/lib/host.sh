@@ -168,12 +168,14 @@ step_3_packages() {
     case $PKG in
         apt)
             # libsqlite3-0 and libcurl4 (with curl): the shared libraries the fta binary links.
-            wanted=(ca-certificates curl libsqlite3-0 jq openssl nginx haproxy iproute2 util-linux xfsprogs)
+            # libjs-chart.js: the portal's charts, served by fta from the package's files.
+            wanted=(ca-certificates curl libsqlite3-0 jq openssl nginx haproxy iproute2 util-linux xfsprogs libjs-chart.js)
             have dockerd || wanted+=(docker.io)
             ;;
         dnf)
             # curl-minimal (preinstalled) provides curl; the curl package would conflict with it.
             # sqlite-libs and libcurl (curl-minimal's): the shared libraries the fta binary links.
+            # Amazon Linux has no Chart.js package: the portal then shows its tables without charts.
             wanted=(ca-certificates jq sqlite-libs openssl nginx haproxy iproute util-linux xfsprogs)
             have curl || wanted+=(curl)
             have dockerd || wanted+=(docker)

@@ -1,0 +1,161 @@
+import FTACore
+import FTAStore
+import Foundation
+import HummingbirdWSClient
+import Logging
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+
+/// The activity feed's source: the portal subscribes to each running bot's message websocket
+/// (`/api/v1/message/ws`, with the bot's `ws_token`) and keeps what it reports, per client,
+/// in the database (bounded), pushing each event to the open pages (`LiveHub`).
+///
+/// One subscription per running bot, opened only after the dry-run guard checked the bot's
+/// container; it is dropped when the bot stops and opened again when it starts anew. A bot that
+/// stays unreachable while it should run is an event too ("unreachable"), once, and so is its
+/// return ("reachable").
+struct BotEventFeed: Service {
+    let database: AppDatabase
+    let lifecycle: BotLifecycle
+    let bridge: FreqtradeBridge
+    let live: LiveHub
+    let logger: Logger
+    /// How often the set of running bots is compared with the open subscriptions.
+    var interval: Duration = .seconds(5)
+
+    /// The websocket messages kept, by Freqtrade's RPCMessageType.
+    static let topics = ["entry_fill", "exit_fill", "entry_cancel", "exit_cancel", "protection_trigger",
+                         "protection_trigger_global", "warning", "exception", "status", "startup", "strategy_msg"]
+
+    func run() async throws {
+        var tasks: [BotID: (startedAt: Date?, task: Task<Void, Never>)] = [:]
+        await withGracefulShutdownHandler {
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                let running = ((try? await database.bots()) ?? []).filter { $0.state == .running && $0.desiredState == .running }
+                let wanted = Dictionary(uniqueKeysWithValues: running.map { ($0.id, $0) })
+                for (id, entry) in tasks where wanted[id]?.startedAt != entry.startedAt || wanted[id] == nil {
+                    entry.task.cancel()
+                    tasks[id] = nil
+                }
+                for bot in running where tasks[bot.id] == nil {
+                    let subscription = Subscription(bot: bot, feed: self)
+                    tasks[bot.id] = (bot.startedAt, Task { await subscription.run() })
+                }
+                do { try await Task.sleep(for: interval) } catch { break }
+            }
+        } onGracefulShutdown: {}
+        for entry in tasks.values { entry.task.cancel() }
+    }
+
+    /// Stores the event and pushes it to the pages watching its client.
+    func record(_ event: BotEventRecord) async {
+        do {
+            let stored = try await database.recordEvent(event)
+            await live.publish(stored)
+        } catch {
+            logger.warning("cannot store a bot event", metadata: ["bot": "\(event.botId)", "kind": "\(event.kind)"])
+        }
+    }
+
+    /// One bot's subscription, for one start of it: reconnects with backoff until cancelled.
+    struct Subscription: Sendable {
+        let bot: BotRecord
+        let feed: BotEventFeed
+
+        func run() async {
+            let down = NIOLockedValueBox(false)
+            var failures = 0
+            while !Task.isCancelled {
+                let connected = NIOLockedValueBox(false)
+                do {
+                    let address = try await feed.bridge.verifiedAddress(of: bot)
+                    let token = try await feed.lifecycle.secrets(of: bot.id).wsToken
+                    let url = "ws://\(address):\(BotPaths.apiPort)/api/v1/message/ws?token=\(token)"
+                    let subscribe = #"{"type":"subscribe","data":["# + Self.topicList + "]}"
+                    try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 20), logger: feed.logger) { inbound, outbound, _ in
+                        try await outbound.write(.text(subscribe))
+                        connected.withLockedValue { $0 = true }
+                        if down.withLockedValue({ let was = $0; $0 = false; return was }) {
+                            await feed.record(BotEventRecord(clientId: bot.clientId, botId: bot.id, kind: "reachable",
+                                                             title: "The bot answers again", detail: nil))
+                        }
+                        for try await message in inbound.messages(maxSize: 1 << 20) {
+                            guard case .text(let text) = message, let event = BotEventMapping.event(from: text, bot: bot) else { continue }
+                            await feed.record(event)
+                        }
+                    }
+                } catch {
+                    feed.logger.debug("bot websocket closed", metadata: ["bot": "\(bot.id)", "error": "\(error)"])
+                }
+                if Task.isCancelled { return }
+                failures = connected.withLockedValue { $0 } ? 1 : failures + 1
+                // Still wanted running, same start: the bot itself is unreachable. Said once, after
+                // a lost connection or three failed attempts (a starting bot takes a while).
+                if let current = try? await feed.database.bot(bot.id), current.state == .running, current.desiredState == .running,
+                   current.startedAt == bot.startedAt, failures >= 3 || connected.withLockedValue({ $0 }),
+                   !down.withLockedValue({ $0 }) {
+                    down.withLockedValue { $0 = true }
+                    await feed.record(BotEventRecord(clientId: bot.clientId, botId: bot.id, kind: "unreachable",
+                                                     title: "The bot does not answer", detail: "Its message stream closed; the portal keeps trying."))
+                }
+                let backoff = min(30, 1 << min(failures, 5))
+                do { try await Task.sleep(for: .seconds(backoff)) } catch { return }
+            }
+        }
+
+        static let topicList = BotEventFeed.topics.map { "\"\($0)\"" }.joined(separator: ",")
+    }
+}
+
+/// Freqtrade's websocket messages (flat JSON objects with a `type`) as feed events.
+enum BotEventMapping {
+    static func event(from text: String, bot: BotRecord) -> BotEventRecord? {
+        guard let message = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)), let type = message["type"]?.stringValue,
+              BotEventFeed.topics.contains(type) else { return nil }
+        let pair = message["pair"]?.stringValue ?? ""
+        let stake = message["stake_currency"]?.stringValue ?? bot.stakeCurrency
+        func number(_ key: String) -> String { message[key]?.doubleValue.map { format($0) } ?? "?" }
+        let title: String
+        var detail: String?
+        switch type {
+        case "entry_fill":
+            title = "Bought \(pair)"
+            detail = "\(number("amount")) at \(number("open_rate")), stake \(number("stake_amount")) \(stake)"
+        case "exit_fill":
+            title = "Sold \(pair)"
+            let ratio = message["profit_ratio"]?.doubleValue.map { format($0 * 100) + "%" } ?? "?"
+            detail = "profit \(ratio) (\(number("profit_amount")) \(stake)), reason \(message["exit_reason"]?.stringValue ?? "?")"
+        case "entry_cancel":
+            title = "Entry cancelled: \(pair)"
+            detail = message["reason"]?.stringValue
+        case "exit_cancel":
+            title = "Exit cancelled: \(pair)"
+            detail = message["reason"]?.stringValue
+        case "protection_trigger", "protection_trigger_global":
+            title = pair.isEmpty ? "Protection: all pairs locked" : "Protection: \(pair) locked"
+            detail = [message["reason"]?.stringValue, message["lock_end_time"]?.stringValue.map { "until \($0)" }].compactMap { $0 }.joined(separator: ", ")
+        case "warning":
+            title = "Warning"
+            detail = message["status"]?.stringValue
+        case "exception":
+            title = "Error in the bot"
+            detail = message["status"]?.stringValue
+        case "status", "startup":
+            title = type == "startup" ? "Started" : "Status"
+            detail = message["status"]?.stringValue
+        default:
+            title = "Strategy message"
+            detail = message["msg"]?.stringValue ?? message["status"]?.stringValue
+        }
+        // The bot chose these texts: bounded, and no control characters.
+        let clean = { (text: String) in String(text.unicodeScalars.filter { $0.properties.generalCategory != .control }.prefix(500).map(Character.init)) }
+        return BotEventRecord(clientId: bot.clientId, botId: bot.id, kind: type.hasPrefix("protection") ? "protection_trigger" : type,
+                              title: clean(title), detail: detail.map(clean))
+    }
+
+    static func format(_ value: Double) -> String {
+        var text = String(format: "%.8f", value)
+        while text.contains(".") && (text.hasSuffix("0") || text.hasSuffix(".")) { text.removeLast() }
+        return text
+    }
+}
