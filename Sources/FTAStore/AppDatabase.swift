@@ -11,11 +11,14 @@ import GRDB
 public struct AppDatabase: Sendable {
     /// Internal, not public: tests reach it through `@testable import` to plant raw rows.
     let writer: any DatabaseWriter
+    /// What moves when anything is committed (ChangeWatch): the portal's caches of hot reads.
+    public let changes: ChangeWatch
 
     /// Wraps an open database and brings its schema up to date.
     public init(_ writer: any DatabaseWriter) throws {
         self.writer = writer
         try Self.migrator.migrate(writer)
+        changes = ChangeWatch(writer: writer)
     }
 
     /// Opens (creating when absent, mode 0600) the database file at `path`, in WAL mode with
@@ -31,7 +34,10 @@ public struct AppDatabase: Sendable {
         try AppDatabase(DatabaseQueue(configuration: configuration()))
     }
 
-    private init(unmigrated writer: any DatabaseWriter) { self.writer = writer }
+    private init(unmigrated writer: any DatabaseWriter) {
+        self.writer = writer
+        changes = ChangeWatch(writer: writer)
+    }
 
     /// Opens (creating when absent) and migrates the database at `path`, and says what that
     /// did: what `fta migrate` reports.

@@ -30,6 +30,15 @@ struct Expectation: Sendable, CustomStringConvertible {
     var description: String { "\(method) \(path)" }
 }
 
+/// A control of the trading desk and the action name the audit trail shows for it.
+struct DeskControl: Sendable, CustomStringConvertible {
+    var method: HTTPRequest.Method
+    var path: String
+    var body: [String: any Sendable]? = nil
+    var action: String
+    var description: String { "\(method) \(path)" }
+}
+
 @Suite("role × endpoint × tenant")
 struct AccessMatrixTests {
     // Every endpoint of the API. acme's objects are the targets; status per caller:
@@ -61,8 +70,56 @@ struct AccessMatrixTests {
             .init(method: .post, path: "/api/v1/bots/acme-bot/trading/stop", statuses: [401, 403, 502, 404, 502]),
             .init(method: .post, path: "/api/v1/bots/acme-bot/trading/start", statuses: [401, 403, 502, 404, 502]),
             .init(method: .post, path: "/api/v1/bots/acme-bot/trades/1/exit", statuses: [401, 403, 502, 404, 502]),
+            // The trading desk (issue 13). Its reads go through the fan-in cache to the same bridge
+            // as /profit, so they are answered like /profit: past the scope and role checks, 409
+            // for the viewer (the bot never started for them) and 502 for the rest (no address).
+            .init(method: .get, path: "/api/v1/bots/acme-bot/trades/1", statuses: [401, 409, 502, 404, 502]),
+            .init(method: .get, path: "/api/v1/bots/acme-bot/trades.csv", statuses: [401, 409, 502, 404, 502]),
+            .init(method: .get, path: "/api/v1/bots/acme-bot/performance", statuses: [401, 409, 502, 404, 502]),
+            .init(method: .get, path: "/api/v1/bots/acme-bot/daily?timescale=7", statuses: [401, 409, 502, 404, 502]),
+            .init(method: .get, path: "/api/v1/bots/acme-bot/weekly", statuses: [401, 409, 502, 404, 502]),
+            .init(method: .get, path: "/api/v1/bots/acme-bot/monthly", statuses: [401, 409, 502, 404, 502]),
+            .init(method: .get, path: "/api/v1/bots/acme-bot/stats", statuses: [401, 409, 502, 404, 502]),
+            .init(method: .get, path: "/api/v1/bots/acme-bot/entries", statuses: [401, 409, 502, 404, 502]),
+            .init(method: .get, path: "/api/v1/bots/acme-bot/exits", statuses: [401, 409, 502, 404, 502]),
+            .init(method: .get, path: "/api/v1/bots/acme-bot/balance", statuses: [401, 409, 502, 404, 502]),
+            .init(method: .get, path: "/api/v1/bots/acme-bot/locks", statuses: [401, 409, 502, 404, 502]),
+            .init(method: .get, path: "/api/v1/bots/acme-bot/whitelist", statuses: [401, 409, 502, 404, 502]),
+            .init(method: .get, path: "/api/v1/bots/acme-bot/blacklist", statuses: [401, 409, 502, 404, 502]),
+            .init(method: .get, path: "/api/v1/bots/acme-bot/config", statuses: [401, 409, 502, 404, 502]),
+            .init(method: .get, path: "/api/v1/bots/acme-bot/plot-config", statuses: [401, 409, 502, 404, 502]),
+            .init(method: .get, path: "/api/v1/bots/acme-bot/candles?pair=BTC/USDT&limit=50", statuses: [401, 409, 502, 404, 502]),
+            // Controls that act through the bot's API: the viewer is refused before the bot is asked.
+            .init(method: .post, path: "/api/v1/bots/acme-bot/trading/pause", statuses: [401, 403, 502, 404, 502]),
+            .init(method: .post, path: "/api/v1/bots/acme-bot/trades/exit-all", statuses: [401, 403, 502, 404, 502]),
+            .init(method: .post, path: "/api/v1/bots/acme-bot/locks", body: ["pair": "BTC/USDT", "minutes": 30, "reason": "matrix"],
+                  statuses: [401, 403, 502, 404, 502]),
+            .init(method: .delete, path: "/api/v1/bots/acme-bot/locks/1", statuses: [401, 403, 502, 404, 502]),
+            .init(method: .post, path: "/api/v1/bots/acme-bot/blacklist", body: ["pairs": ["DOGE/USDT"]], statuses: [401, 403, 502, 404, 502]),
+            .init(method: .delete, path: "/api/v1/bots/acme-bot/blacklist?pair=DOGE/USDT", statuses: [401, 403, 502, 404, 502]),
+            // Controls the portal carries out itself (no bot API): they succeed for owner and admin.
+            // The bot runs here (started above), so the edit waits for a restart and the reset
+            // stops and starts it again.
+            .init(method: .patch, path: "/api/v1/bots/acme-bot", body: ["name": "Acme renamed", "maxOpenTrades": 2], statuses: [401, 403, 200, 404, 200]),
+            .init(method: .post, path: "/api/v1/bots/acme-bot/clone", body: ["id": "acme-copy", "start": false], statuses: [401, 403, 201, 404, 201]),
+            .init(method: .post, path: "/api/v1/bots/acme-bot/wallet/reset", body: ["confirm": "acme-bot"], statuses: [401, 403, 200, 404, 200]),
+            // The desk's own views are scoped, not refused: each caller gets their own client's
+            // bots and events (the leak checks below prove it); `?client=` is for admins, ignored
+            // for client users as in GET /bots. Another client's bot named in the feed is a 404.
+            .init(method: .get, path: "/api/v1/dashboard", statuses: [401, 200, 200, 200, 200]),
+            .init(method: .get, path: "/api/v1/dashboard?client=globex", statuses: [401, 200, 200, 200, 200]),
+            .init(method: .get, path: "/api/v1/events", statuses: [401, 200, 200, 200, 200]),
+            .init(method: .get, path: "/api/v1/events?bot=acme-bot&limit=10", statuses: [401, 200, 200, 404, 200]),
+            // GET /api/v1/stream never ends for a signed-in caller, and the router test client
+            // reads a body to its end: `liveStreamNeedsASession` covers it here, and
+            // Tests/system/api/test_api_stream.py reads the first messages over a real socket.
             .init(method: .post, path: "/api/v1/bots/acme-bot/stop", statuses: [401, 403, 200, 404, 200]),
             .init(method: .get, path: "/api/v1/bots/nonexistent", statuses: [401, 404, 404, 404, 404]),
+            // A bot that does not exist answers exactly as another client's does.
+            .init(method: .get, path: "/api/v1/bots/nonexistent/performance", statuses: [401, 404, 404, 404, 404]),
+            .init(method: .post, path: "/api/v1/bots/nonexistent/trading/pause", statuses: [401, 404, 404, 404, 404]),
+            .init(method: .patch, path: "/api/v1/bots/nonexistent", body: ["name": "Ghost"], statuses: [401, 404, 404, 404, 404]),
+            .init(method: .post, path: "/api/v1/bots/nonexistent/wallet/reset", body: ["confirm": "nonexistent"], statuses: [401, 404, 404, 404, 404]),
             .init(method: .get, path: "/api/v1/audit", statuses: [401, 403, 403, 403, 200]),
             .init(method: .post, path: "/api/v1/auth/logout", statuses: [401, 204, 204, 204, 204]),
         ]
@@ -126,5 +183,79 @@ struct AccessMatrixTests {
         }
         let denied = try await harness.database.auditEntries(AuditFilter(outcome: .denied))
         #expect(denied.contains { $0.actor == "gina" && $0.target == "acme-bot" })
+    }
+
+    /// The desk's controls (docs/api.md, "Trading desk"): each request and the action name the
+    /// audit trail must show for it.
+    static let deskControls: [DeskControl] = [
+        .init(method: .post, path: "/api/v1/bots/acme-bot/trading/pause", action: "bot.trading_pause"),
+        .init(method: .post, path: "/api/v1/bots/acme-bot/trades/exit-all", action: "bot.force_exit"),
+        .init(method: .post, path: "/api/v1/bots/acme-bot/locks", body: ["pair": "BTC/USDT", "minutes": 30], action: "bot.lock"),
+        .init(method: .delete, path: "/api/v1/bots/acme-bot/locks/1", action: "bot.unlock"),
+        .init(method: .post, path: "/api/v1/bots/acme-bot/blacklist", body: ["pairs": ["DOGE/USDT"]], action: "bot.blacklist_add"),
+        .init(method: .delete, path: "/api/v1/bots/acme-bot/blacklist?pair=DOGE/USDT", action: "bot.blacklist_remove"),
+        .init(method: .patch, path: "/api/v1/bots/acme-bot", body: ["name": "Acme renamed"], action: "bot.update"),
+        .init(method: .post, path: "/api/v1/bots/acme-bot/clone", body: ["id": "acme-copy"], action: "bot.clone"),
+        .init(method: .post, path: "/api/v1/bots/acme-bot/wallet/reset", body: ["confirm": "acme-bot"], action: "bot.wallet_reset"),
+    ]
+
+    @Test("a viewer is refused every desk control, each refusal is audited as denied under the control's action, and nothing changes")
+    func viewerRefusalsAreAudited() async throws {
+        let harness = try await Harness()
+        let before = try #require(try await harness.database.bot(BotID("acme-bot")!))
+        try await harness.test { client in
+            let viewer = try await client.signIn("victor")
+            for control in Self.deskControls {
+                let response = try await client.call(control.method, control.path, cookie: viewer, json: control.body)
+                #expect(response.status == .forbidden, "\(control) as the viewer: \(response.status)")
+                #expect(response.errorCode == "forbidden", "\(control): \(response.text.prefix(200))")
+            }
+        }
+        let denied = try await harness.database.auditEntries(AuditFilter(actor: "victor", outcome: .denied, limit: 500))
+        for control in Self.deskControls {
+            #expect(denied.contains { $0.action == control.action && $0.target == "acme-bot" },
+                    "no denied \(control.action) entry for \(control): \(denied.map(\.action))")
+        }
+        // The refusals changed nothing: same settings, no wallet reset, no clone.
+        let after = try #require(try await harness.database.bot(BotID("acme-bot")!))
+        #expect(after.name == before.name && after.walletResets == before.walletResets)
+        #expect(try await harness.database.bots().map(\.id.rawValue) == ["acme-bot"])
+    }
+
+    @Test("an owner's desk controls are audited under their action names, successes and the bot's refusals alike")
+    func ownerControlsAreAudited() async throws {
+        let harness = try await Harness()
+        try await harness.test { client in
+            let owner = try await client.signIn("alice")
+            // Stopped, the bot cannot be asked (409), but the attempt is still on the record; the
+            // portal's own controls (edit, clone, wallet reset) succeed on a stopped bot.
+            for control in Self.deskControls {
+                let response = try await client.call(control.method, control.path, cookie: owner, json: control.body)
+                #expect([200, 201, 409].contains(Int(response.status.code)), "\(control) as the owner: \(response.status) \(response.text.prefix(200))")
+            }
+        }
+        let entries = try await harness.database.auditEntries(AuditFilter(actor: "alice", limit: 500))
+        for control in Self.deskControls {
+            #expect(entries.contains { $0.action == control.action && $0.outcome != .denied },
+                    "no \(control.action) entry for \(control): \(entries.map(\.action))")
+        }
+        for action in ["bot.update", "bot.clone", "bot.wallet_reset"] {
+            #expect(entries.contains { $0.action == action && $0.outcome == .success }, "\(action) is not audited as a success")
+        }
+        #expect(try await harness.database.bots().map(\.id.rawValue).sorted() == ["acme-bot", "acme-copy"])
+    }
+
+    /// The stream never ends for a signed-in caller (see the matrix); without a session it must
+    /// end at once, in the uniform error shape, like every other endpoint.
+    @Test("the live stream needs a session")
+    func liveStreamNeedsASession() async throws {
+        try await Harness().test { client in
+            for path in ["/api/v1/stream", "/api/v1/stream?client=acme"] {
+                let response = try await client.call(.get, path)
+                #expect(response.status == .unauthorized, "GET \(path) without a session: \(response.status)")
+                #expect(response.errorCode == "unauthenticated")
+                #expect(response.headers[.contentType]?.hasPrefix("text/event-stream") != true)
+            }
+        }
     }
 }

@@ -3,6 +3,7 @@ import FTACore
 import FTAStore
 import Foundation
 import Hummingbird
+import NIOConcurrencyHelpers
 
 /// Server-side sessions: a 256-bit random token in an `HttpOnly`, `SameSite=Strict` cookie,
 /// stored in SQLite only as its SHA-256, with an idle timeout and an absolute lifetime.
@@ -14,6 +15,11 @@ public struct SessionManager: Sendable {
     let lifetime: TimeInterval
     /// Session time: real elapsed time, whatever the wall clock does (PortalClock).
     public let clock: PortalClock
+    /// Sessions checked since the last commit to the database (`ChangeWatch`): every request
+    /// carries its session, and reading it and its user each time cost more than the rest of a
+    /// `GET /bots` (docs/desk-performance.md). Any commit, by this process or a CLI command (a
+    /// sign-out, a password change, `fta lockdown`), moves the stamp and empties the cache.
+    let checked: NIOLockedValueBox<CheckedSessions>
 
     public init(database: AppDatabase, configuration: PortalConfiguration, clock: PortalClock = PortalClock()) {
         self.database = database
@@ -22,6 +28,7 @@ public struct SessionManager: Sendable {
         secure = configuration.servesTLS
         idleTimeout = configuration.sessionIdleTimeout
         lifetime = configuration.sessionLifetime
+        checked = NIOLockedValueBox(CheckedSessions())
     }
 
     /// Starts a new session (always a new token: no fixation) and returns its token.
@@ -40,7 +47,15 @@ public struct SessionManager: Sendable {
         // A token is 43 base64url characters; anything else cannot be one of ours.
         guard token.count == 43 else { return nil }
         let hash = Self.hash(token)
-        guard let (_, user) = try await database.liveSession(tokenHash: hash, now: now, idleTimeout: idleTimeout) else { return nil }
+        let stamp = database.changes.stamp()
+        // Served from the cache only while nothing was committed, the session is within its
+        // lifetime, and its activity needs no touch yet (which is a write, made by liveSession).
+        if let (session, user) = checked.withLockedValue({ $0.entry(hash, stamp: stamp) }), session.expiresAt > now,
+           now.timeIntervalSince(session.lastSeenAt) <= min(60, idleTimeout / 10) {
+            return Principal(user: user, sessionTokenHash: hash)
+        }
+        guard let (session, user) = try await database.liveSession(tokenHash: hash, now: now, idleTimeout: idleTimeout) else { return nil }
+        checked.withLockedValue { $0.store(hash, session, user, stamp: stamp) }
         return Principal(user: user, sessionTokenHash: hash)
     }
 
@@ -59,6 +74,28 @@ public struct SessionManager: Sendable {
 
     static func hash(_ token: String) -> String {
         Data(token.utf8).sha256Hex
+    }
+}
+
+/// The sessions found alive at one `ChangeStamp`; all dropped when the stamp moves.
+struct CheckedSessions: Sendable {
+    private var stamp: ChangeStamp?
+    private var entries: [String: (SessionRecord, UserRecord)] = [:]
+    /// A bound, whatever the number of open sessions: beyond it the cache starts over.
+    static let maxEntries = 10_000
+
+    func entry(_ hash: String, stamp: ChangeStamp) -> (SessionRecord, UserRecord)? {
+        guard stamp == self.stamp else { return nil }
+        return entries[hash]
+    }
+
+    /// Keeps what was read at `stamp` (taken before the read: a commit in between moved it).
+    mutating func store(_ hash: String, _ session: SessionRecord, _ user: UserRecord, stamp: ChangeStamp) {
+        if stamp != self.stamp || entries.count >= Self.maxEntries {
+            entries.removeAll(keepingCapacity: true)
+            self.stamp = stamp
+        }
+        entries[hash] = (session, user)
     }
 }
 

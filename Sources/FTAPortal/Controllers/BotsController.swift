@@ -2,6 +2,7 @@ import FTACore
 import FTAStore
 import Foundation
 import Hummingbird
+import NIOConcurrencyHelpers
 
 /// Bots: list, create, read, delete, start/stop/restart, logs, and the bot's own trading data.
 ///
@@ -16,6 +17,9 @@ struct BotsController {
     let hub: BotDataHub
     let audit: AuditTrail
     let allowTestStrategies: Bool
+    /// `GET /bots` as last answered per scope, with the `ChangeStamp` it was read at: every open
+    /// page asks it every few seconds, and the list changes only when something is committed.
+    let listAnswers = NIOLockedValueBox<[String: (stamp: ChangeStamp, body: ByteBuffer)]>([:])
 
     var endpoints: RouteCollection<PortalContext> {
         let routes = RouteCollection(context: PortalContext.self)
@@ -38,7 +42,7 @@ struct BotsController {
         return routes
     }
 
-    @Sendable func list(_ request: Request, context: PortalContext) async throws -> BotsEnvelope {
+    @Sendable func list(_ request: Request, context: PortalContext) async throws -> Response {
         let principal = try context.requireUser()
         let scope: ClientID?
         if principal.isAdmin {
@@ -52,7 +56,23 @@ struct BotsController {
             // A client user's list is their own client's, whatever `?client=` says.
             scope = principal.clientID
         }
-        return BotsEnvelope(bots: try await database.bots(ofClient: scope).map(BotView.init))
+        let key = scope?.rawValue ?? "*"
+        let stamp = database.changes.stamp()
+        if let cached = listAnswers.withLockedValue({ $0[key] }), cached.stamp == stamp {
+            return Self.json(cached.body)
+        }
+        let envelope = BotsEnvelope(bots: try await database.bots(ofClient: scope).map(BotView.init))
+        let body = ByteBuffer(data: try context.responseEncoder.encode(envelope))
+        listAnswers.withLockedValue { answers in
+            // Bounded by the number of clients; a commit makes every entry stale at once.
+            if answers.count > 1000 { answers.removeAll() }
+            answers[key] = (stamp, body)
+        }
+        return Self.json(body)
+    }
+
+    static func json(_ body: ByteBuffer) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: body))
     }
 
     struct NewBot: StrictInput {

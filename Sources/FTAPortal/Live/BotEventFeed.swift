@@ -41,7 +41,7 @@ struct BotEventFeed: Service {
                     let subscription = Subscription(bot: bot, feed: self)
                     tasks[bot.id] = (bot.startedAt, Task { await subscription.run() })
                 }
-                do { try await Task.sleep(for: interval) } catch { break }
+                do { try await cancelWhenGracefulShutdown { [interval] in try await Task.sleep(for: interval) } } catch { break }
             }
         } onGracefulShutdown: {}
         for entry in tasks.values { entry.task.cancel() }
@@ -72,7 +72,7 @@ struct BotEventFeed: Service {
                     let token = try await feed.lifecycle.secrets(of: bot.id).wsToken
                     let url = "ws://\(address):\(BotPaths.apiPort)/api/v1/message/ws?token=\(token)"
                     let subscribe = #"{"type":"subscribe","data":["# + Self.topicList + "]}"
-                    try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 20), logger: feed.logger) { inbound, outbound, _ in
+                    try await WebSocketClient.connect(url: url, configuration: Self.configuration, logger: feed.logger) { inbound, outbound, _ in
                         try await outbound.write(.text(subscribe))
                         connected.withLockedValue { $0 = true }
                         if down.withLockedValue({ let was = $0; $0 = false; return was }) {
@@ -102,6 +102,12 @@ struct BotEventFeed: Service {
                 do { try await Task.sleep(for: .seconds(backoff)) } catch { return }
             }
         }
+
+        /// A ping every 10 s: a bot that hangs (frozen, paused, its host busy) but keeps the TCP
+        /// connection open does not answer it, and the connection closes, so the feed says the bot
+        /// is unreachable instead of waiting on a silent socket.
+        static let configuration = WebSocketClientConfiguration(maxFrameSize: 1 << 20, closeTimeout: .seconds(5),
+                                                                autoPing: .enabled(timePeriod: .seconds(10)))
 
         static let topicList = BotEventFeed.topics.map { "\"\($0)\"" }.joined(separator: ",")
     }
@@ -149,7 +155,9 @@ enum BotEventMapping {
         }
         // The bot chose these texts: bounded, and no control characters.
         let clean = { (text: String) in String(text.unicodeScalars.filter { $0.properties.generalCategory != .control }.prefix(500).map(Character.init)) }
-        return BotEventRecord(clientId: bot.clientId, botId: bot.id, kind: type.hasPrefix("protection") ? "protection_trigger" : type,
+        // The feed's kinds (docs/api.md): a start is a status change, a global protection a protection.
+        let kind = type.hasPrefix("protection") ? "protection_trigger" : type == "startup" ? "status" : type == "strategy_msg" ? "status" : type
+        return BotEventRecord(clientId: bot.clientId, botId: bot.id, kind: kind,
                               title: clean(title), detail: detail.map(clean))
     }
 

@@ -98,7 +98,8 @@ struct LiveService: Service {
         var ticks = 0
         await withGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                do { try await Task.sleep(for: interval) } catch { break }
+                // Graceful shutdown does not cancel tasks: without this, SIGTERM waits out the sleep.
+                do { try await cancelWhenGracefulShutdown { [interval] in try await Task.sleep(for: interval) } } catch { break }
                 ticks += 1
                 for scope in await hub.scopes() {
                     guard let rows = try? await summaries.rows(scope: scope), let text = LiveHub.message("bots", rows) else { continue }
