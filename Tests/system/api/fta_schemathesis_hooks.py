@@ -13,6 +13,10 @@ SCHEMATHESIS_HOOKS. The test (test_api_schemathesis.py) configures them by envir
 - FTA_FUZZ_CLIENT: an existing client. Every other time, a valid generated `clientId` (path, or
   in a new bot, whose pairs are then quoted in its stake currency) becomes this client, so that
   users and bots are really created, listed, started, stopped and deleted, not only refused.
+- A wallet reset must name the bot it resets (`confirm`): half the time (a stable coin flip on
+  the generated value) a valid generated `confirm` is replaced by the path's bot id, so that
+  resets really happen on the fuzzer's own bots instead of all ending in the 400 for a wrong
+  `confirm`.
 - FTA_FUZZ_STATUS_LOG: a file where each answer is noted (operation, status, request sent).
 - FTA_FUZZ_FORWARDED_FOR=1: each request says it comes from its own TEST-NET address through
   nginx (`X-Forwarded-For`, honoured from loopback peers), so login failures land on addresses
@@ -88,6 +92,14 @@ def before_call(context, case, kwargs):
                         if pair not in quoted:
                             quoted.append(pair)
                     body["pairs"] = quoted
+
+    if body is not None and operation.method.upper() == "POST" and operation.path == "/bots/{botId}/wallet/reset":
+        bot = parameters.get("botId") if parameters else None
+        # Only a body that is valid as it is (one string `confirm`) and a valid bot id: a negative
+        # case stays negative, as negative_data_rejection expects it to be refused.
+        if (set(body) == {"confirm"} and isinstance(body["confirm"], str) and isinstance(bot, str) and ID.fullmatch(bot)
+                and _stable_bit(body["confirm"])):
+            body["confirm"] = bot
 
     if FORWARDED_FOR:
         case.headers = {**(case.headers or {}), "X-Forwarded-For": next(_addresses)}

@@ -1,15 +1,23 @@
-// Bot page: status, controls (owners and admins only), profit, chart, trades and logs.
+// Bot page: status, controls (owners and admins only), profit, chart, logs, and the trading
+// desk (issue 13): trades, candles, performance, results, balance, pairs and locks, settings and
+// activity, each from the bot's own API through the portal. The desk's views, chart and
+// controls live in web/js/desk/; this file wires them to the page and its refresh loops.
 import { api, seg } from '../api.js';
-import { h, $, fill, setText, param } from '../dom.js';
+import { h, $, $$, fill, setText, param } from '../dom.js';
 import { startPage, canManage, isAdmin } from '../layout.js';
-import { stateBadge, stateWord, busy, showMessage, clearMessage, errorText, every, confirmDialog, toast, flash, spinner, table } from '../ui.js';
-import { uptime, dateTime, shortDateTime, money, percent, signClass, amount, mb, num, timeOfDay, duration, toDate } from '../format.js';
+import { stateBadge, stateWord, busy, showMessage, clearMessage, errorText, every, confirmDialog, toast, flash, spinner } from '../ui.js';
+import { uptime, dateTime, money, percent, signClass, mb, num, timeOfDay } from '../format.js';
 import { drawProfitChart } from '../chart.js';
+import { createFeed } from '../feed.js';
+import { connectLive } from '../live.js';
+import { botGet, deskErrorText, failedView, kv, pctOf, hint } from '../desk/common.js';
+import * as views from '../desk/views.js';
+import { createCandleChart } from '../desk/candles.js';
+import * as controls from '../desk/controls.js';
 
 const BOT_MS = 5000;
 const FREQTRADE_MS = 10000;
 const LOG_FOLLOW_MS = 3000;
-const CLOSED_ROWS = 20;
 
 const me = await startPage();
 const manager = canManage(me);
@@ -24,8 +32,9 @@ const progress = $('#action-progress');
 let bot = null;
 let acting = null; // the action in flight ("stop"), while its request runs
 let closedTrades = [];
+let openTrades = [];
 let lastClosedCount = null;
-let showAllClosed = false;
+let closedPage = 0;
 
 function notFound(message) {
   loading.hidden = true;
@@ -64,6 +73,8 @@ function updateControls() {
     b.disabled = acting !== null || !a.allowed.includes(bot.state);
   }
   if (buttons.delete.getAttribute('aria-busy') !== 'true') buttons.delete.disabled = acting !== null || bot.state === 'deleting';
+  const apply = $('[data-action="restart-apply"]');
+  if (apply) apply.disabled = acting !== null || !ACTIONS.restart.allowed.includes(bot.state);
 }
 
 /** A control that just became disabled drops keyboard focus; hand it to the next useful one. */
@@ -130,10 +141,6 @@ async function removeBot() {
 
 /* ---------- overview ---------- */
 
-function kv(label, value) {
-  return h('div', {}, h('dt', {}, label), h('dd', {}, value ?? '—'));
-}
-
 const TRANSITION_TEXT = {
   created: 'Bot created; it has not started.',
   starting: 'Starting: waiting for Freqtrade to come up…',
@@ -177,6 +184,8 @@ function render() {
     kv('Started', bot.startedAt ? dateTime(bot.startedAt) : '—'),
     kv('Created', dateTime(bot.createdAt)));
   setText($('#bot-updated'), `Updated ${timeOfDay(new Date())}`);
+  $('#restart-pending').hidden = !bot.pendingRestart;
+  desk.botChanged();
   updateControls();
 }
 
@@ -190,6 +199,7 @@ async function loadBot() {
     render();
     // The Freqtrade reads start once the bot is known, and run at once when it comes up.
     if (!freqtradeLoop) {
+      desk.start();
       freqtradeLoop = every(FREQTRADE_MS, loadFreqtrade);
       loadLogs({ announce: true });
     }
@@ -209,8 +219,6 @@ async function loadBot() {
 
 /* ---------- Freqtrade data: profit, open trades, closed trades, chart ---------- */
 
-const pctOf = (ratio) => (num(ratio) === null ? null : num(ratio) * 100);
-
 function renderProfit(p) {
   const cur = bot.stakeCurrency;
   const allPct = p.profit_all_percent ?? pctOf(p.profit_all_ratio);
@@ -227,62 +235,45 @@ function renderProfit(p) {
     kv('Best pair', p.best_pair ? `${p.best_pair}` : '—'));
 }
 
-function openProfit(t) {
-  const abs = t.profit_abs ?? t.current_profit_abs ?? t.total_profit_abs;
-  const pct = t.profit_pct ?? pctOf(t.profit_ratio) ?? t.current_profit_pct ?? pctOf(t.current_profit);
-  return h('span', { class: signClass(abs) }, `${money(abs, null, { signed: true })} (${percent(pct)})`);
-}
-
 function renderOpen(trades) {
+  openTrades = trades;
   const cur = bot.stakeCurrency;
   setText($('#open-note'), `${trades.length} open · stake in ${cur}`);
-  if (!trades.length) {
-    fill($('#open-trades'), h('p', { class: 'card__hint' }, 'No open trades right now.'));
-    return;
-  }
-  fill($('#open-trades'), h('div', { class: 'table-wrap' }, table({
-    columns: [{ label: 'Pair' }, { label: 'Opened', nowrap: true }, { label: 'Stake', num: true }, { label: 'Open rate', num: true }, { label: 'Current rate', num: true }, { label: `Profit (${cur})`, num: true }],
-    rows: trades.map((t) => ({
-      cells: [h('span', { class: 'chip' }, t.pair), shortDateTime(t.open_timestamp ?? t.open_date), amount(t.stake_amount), amount(t.open_rate), amount(t.current_rate), openProfit(t)],
-    })),
-  })));
-}
-
-function closedProfit(t) {
-  const abs = t.profit_abs ?? t.close_profit_abs;
-  const pct = t.profit_pct ?? pctOf(t.profit_ratio) ?? pctOf(t.close_profit);
-  return { abs, pct };
+  views.renderOpenTrades($('#open-trades'), trades, {
+    currency: cur,
+    details: showTrade,
+    actions: manager ? (t) => controls.forceExitButton(deskCtx, t, $('#trading-msg')) : null,
+  });
 }
 
 function renderClosed() {
   const cur = bot.stakeCurrency;
-  const sorted = [...closedTrades].sort((a, b) => (toDate(b.close_timestamp ?? b.close_date) ?? 0) - (toDate(a.close_timestamp ?? a.close_date) ?? 0));
-  setText($('#closed-note'), `${sorted.length} closed`);
+  setText($('#closed-note'), `${closedTrades.length} closed`);
   drawProfitChart($('#chart'), closedTrades, cur);
-  if (!sorted.length) {
-    fill($('#closed-trades'), h('p', { class: 'card__hint' }, 'No closed trades yet.'));
-    return;
+  closedPage = views.renderClosedTrades($('#closed-trades'), closedTrades, {
+    currency: cur, page: closedPage, details: showTrade,
+    onPage: (page) => { closedPage = page; renderClosed(); $('#h-closed').scrollIntoView({ block: 'nearest' }); },
+  });
+}
+
+/** One trade's figures and orders in a dialog (GET /bots/{id}/trades/{tradeId}). */
+async function showTrade(tradeId) {
+  const body = h('div', { class: 'grid' }, h('p', { class: 'progress-line' }, spinner(), `Loading trade #${tradeId}…`));
+  const close = h('button', { type: 'submit', class: 'btn', value: 'close' }, 'Close');
+  const dialog = h('dialog', { class: 'dialog desk-dialog', 'aria-labelledby': 'trade-title', id: 'trade-dialog' },
+    h('form', { method: 'dialog', class: 'dialog__body' },
+      h('h2', { id: 'trade-title' }, `Trade #${tradeId}`), body, h('div', { class: 'dialog__actions' }, close)));
+  dialog.addEventListener('close', () => dialog.remove());
+  document.body.append(dialog);
+  dialog.showModal();
+  try {
+    const trade = await botGet(botId, `/trades/${seg(tradeId)}`);
+    setText($('#trade-title', dialog), `Trade #${tradeId} · ${trade.pair ?? ''}`);
+    fill(body, views.tradeDetail(trade, bot?.stakeCurrency));
+  } catch (err) {
+    if (err.redirecting) return;
+    fill(body, h('p', { class: 'msg msg--error', role: 'alert' }, `Could not load trade #${tradeId}: ${deskErrorText(err)}`));
   }
-  const shown = showAllClosed ? sorted : sorted.slice(0, CLOSED_ROWS);
-  const more = sorted.length > shown.length
-    ? h('button', { type: 'button', class: 'btn btn--small', onclick: () => { showAllClosed = true; renderClosed(); } }, `Show all ${sorted.length}`)
-    : null;
-  fill($('#closed-trades'), h('div', { class: 'table-wrap' }, table({
-    columns: [{ label: 'Pair' }, { label: 'Opened', nowrap: true }, { label: 'Closed', nowrap: true }, { label: 'Held', nowrap: true }, { label: `Profit (${cur})`, num: true }, { label: 'Profit %', num: true }, { label: 'Exit reason' }],
-    rows: shown.map((t) => {
-      const { abs, pct } = closedProfit(t);
-      const opened = toDate(t.open_timestamp ?? t.open_date);
-      const closed = toDate(t.close_timestamp ?? t.close_date);
-      return {
-        cells: [h('span', { class: 'chip' }, t.pair), shortDateTime(opened), shortDateTime(closed),
-          opened && closed ? duration(closed - opened) : '—',
-          h('span', { class: signClass(abs) }, money(abs, null, { signed: true })),
-          h('span', { class: signClass(pct) }, percent(pct)),
-          t.exit_reason ?? t.sell_reason ?? '—'],
-      };
-    }),
-    caption: shown.length < sorted.length ? `Latest ${shown.length} of ${sorted.length} closed trades.` : null,
-  })), more);
 }
 
 /** All closed trades, page by page (the API returns at most 500 at a time). */
@@ -308,6 +299,7 @@ async function loadFreqtrade() {
     setText(note, freqtradeSeen
       ? `The bot is ${stateWord(bot.state).toLowerCase()}; figures below are from when it last answered.`
       : 'Profit and trades come from the bot itself, so they show while it runs.');
+    desk.notRunning();
     if (!freqtradeSeen) {
       fill($('#bot-profit'), kv('Dry-run wallet', money(bot.dryRunWallet, bot.stakeCurrency)));
       fill($('#open-trades'), h('p', { class: 'card__hint' }, 'Shown while the bot runs.'));
@@ -329,12 +321,13 @@ async function loadFreqtrade() {
     freqtradeSeen = true;
     setText(note, `From the bot's own API · updated ${timeOfDay(new Date())}`);
     note.className = 'note';
+    desk.refresh();
   } catch (err) {
     if (err.redirecting) return;
     note.className = 'note note--bad';
     setText(note, err.status === 502 || err.status === 504
-      ? 'Bot API not reachable right now (it may still be starting). Retrying…'
-      : `Could not read the bot's figures: ${errorText(err)}`);
+      ? `${deskErrorText(err)} Retrying…`
+      : `Could not read the bot's figures: ${deskErrorText(err)}`);
     if (!freqtradeSeen) {
       fill($('#open-trades'), h('p', { class: 'card__hint' }, 'Waiting for the bot API…'));
       fill($('#closed-trades'), h('p', { class: 'card__hint' }, 'Waiting for the bot API…'));
@@ -342,6 +335,209 @@ async function loadFreqtrade() {
     }
   }
 }
+
+/* ---------- the trading desk: tabs of views from the bot's API ---------- */
+
+const TABS = ['trades', 'chart', 'performance', 'results', 'wallet', 'pairs', 'settings', 'activity'];
+
+/** What the controls need from the page (web/js/desk/controls.js). */
+const deskCtx = {
+  botId,
+  progress,
+  bot: () => bot,
+  setBot(next) { bot = next; render(); },
+  refresh(what) {
+    if (what === 'trades') freqtradeLoop?.now();
+    else if (what === 'bot') botLoop?.now();
+    else if (what === 'locks' || what === 'blacklist') desk.load('pairs');
+    else if (what === 'config') desk.load('settings');
+  },
+};
+
+const desk = (() => {
+  let active = 'trades';
+  let period = 'daily';
+  const loaded = new Set(); // tabs drawn at least once, so a refresh keeps what is on screen
+  let feed = null;
+  let live = null;
+  let settings = null;
+  let locking = null;
+  const candles = createCandleChart({
+    botId, pairSelect: $('#candle-pair'), limitSelect: $('#candle-limit'), status: $('#candle-status'),
+    mainBox: $('#candle-main'), subBox: $('#candle-subplots'), trades: () => [...openTrades, ...closedTrades],
+  });
+  $('#candle-pair').addEventListener('change', () => candles.load());
+  $('#candle-limit').addEventListener('change', () => candles.load());
+  $('#candle-refresh').addEventListener('click', () => candles.load({ reloadPlotConfig: true }));
+
+  for (const button of $$('.desk-seg [data-period]')) {
+    button.addEventListener('click', () => {
+      period = button.dataset.period;
+      for (const b of $$('.desk-seg [data-period]')) b.setAttribute('aria-pressed', String(b === button));
+      load('results');
+    });
+  }
+
+  const running = () => bot?.state === 'running';
+  const cur = () => bot?.stakeCurrency ?? '';
+
+  /** Reads of one tab; each view shows its own failure in words and the others still draw. */
+  async function load(tab) {
+    if (!bot || tab === 'trades') return;
+    if (tab === 'activity') { loadActivity(); return; }
+    if (tab === 'settings' && settings && !loaded.has('settings-form')) { loaded.add('settings-form'); settings.load(); }
+    if (!running()) { notRunning(); return; }
+    const reads = {
+      chart: () => { candles.setPairs(bot.pairs ?? []); return candles.load(); },
+      performance: () => Promise.all([
+        show('#performance', 'per-pair performance', '/performance', (el, body) => views.renderPerformance(el, body, cur())),
+        show('#entries', 'entry statistics', '/entries', (el, body) => views.renderEntries(el, body, cur())),
+        show('#exits', 'exit statistics', '/exits', (el, body) => views.renderExits(el, body, cur())),
+        show('#stats', 'the win/loss statistics', '/stats', (el, body) => views.renderStats(el, body)),
+      ]),
+      results: () => {
+        const which = period;
+        return show('#results', `${which} results`, `/${which}`, (el, body) => { if (which === period) views.renderPeriods(el, body, which, cur()); });
+      },
+      wallet: () => show('#balance', 'the balance', '/balance', (el, body) => views.renderBalance(el, body, cur())),
+      pairs: () => Promise.all([
+        show('#locks', 'the locks', '/locks', (el, body) => {
+          setText($('#locks-note'), `${body?.lock_count ?? (body?.locks ?? []).length} lock(s)`);
+          views.renderLocks(el, body, { unlock: manager ? (l) => controls.unlockButton(deskCtx, l, $('#locks-msg')) : null });
+        }),
+        show('#whitelist', 'the whitelist', '/whitelist', (el, body) => {
+          setText($('#whitelist-note'), Array.isArray(body?.method) ? body.method.join(', ') : '');
+          views.renderPairList(el, body?.whitelist ?? [], { emptyText: 'The bot trades no pair right now.' });
+        }),
+        show('#blacklist', 'the blacklist', '/blacklist', (el, body) => {
+          setText($('#blacklist-note'), `${body?.length ?? (body?.blacklist ?? []).length} pair(s)`);
+          views.renderPairList(el, body?.blacklist ?? [], {
+            emptyText: 'No pair is blacklisted.',
+            remove: manager ? (p) => controls.blacklistRemoveButton(deskCtx, p, $('#blacklist-msg')) : null,
+          });
+        }),
+      ]),
+      settings: () => show('#config', 'the effective settings', '/config', (el, body) => views.renderConfig(el, body)),
+    };
+    await reads[tab]?.();
+    loaded.add(tab);
+  }
+
+  async function show(selector, what, path, draw) {
+    const el = $(selector);
+    try {
+      draw(el, await botGet(botId, path));
+    } catch (err) {
+      failedView(el, what, err);
+    }
+  }
+
+  const RUN_ONLY = ['#performance', '#entries', '#exits', '#stats', '#results', '#balance', '#locks', '#whitelist', '#blacklist', '#config'];
+  function notRunning() {
+    const text = `These figures come from the bot itself, so they show while it runs (it is ${stateWord(bot?.state).toLowerCase()} now).`;
+    for (const selector of RUN_ONLY) if (!loaded.size || !$(selector).childElementCount) fill($(selector), hint(text));
+    if (active === 'chart') { candles.destroy(); setText($('#candle-status'), text); }
+  }
+
+  /* ---------- activity: the initial list, then pushed events (web/js/live.js) ---------- */
+
+  async function loadActivity() {
+    feed ??= createFeed($('#activity'), { showBot: false, emptyText: 'No activity for this bot yet. Fills, cancels, protections, warnings and errors show here as they happen.' });
+    try {
+      const body = await api(`/events?${new URLSearchParams({ bot: botId, limit: '100' })}`);
+      const events = body?.events ?? [];
+      feed.set(events);
+      for (const e of events) live?.seen(e.id);
+      setText($('#activity-note'), `${feed.size} event${feed.size === 1 ? '' : 's'} · loaded ${timeOfDay(new Date())}`);
+      $('#activity-note').className = 'note';
+    } catch (err) {
+      if (err.redirecting) return;
+      $('#activity-note').className = 'note note--bad';
+      setText($('#activity-note'), `Could not load the activity: ${deskErrorText(err)}`);
+    }
+    if (!live) {
+      // The stream starts once the page has loaded: it stays open for the page's life.
+      const connect = () => {
+        live = connectLive({ statusEl: $('#live-state'), pollBots: null, pollEvents: `/events?${new URLSearchParams({ bot: botId, limit: '50' })}` });
+        live.on('event', (event) => { if (event?.botId === botId && feed.add(event)) setText($('#activity-note'), `${feed.size} events · last at ${timeOfDay(new Date())}`); });
+      };
+      if (document.readyState === 'complete') connect(); else window.addEventListener('load', connect, { once: true });
+    }
+  }
+
+  /* ---------- tabs ---------- */
+
+  /** On a phone the tab row scrolls sideways: keep the chosen tab in sight, without moving the page. */
+  function revealTab(button) {
+    const row = button.parentElement;
+    const left = button.offsetLeft;
+    const right = left + button.offsetWidth;
+    if (left < row.scrollLeft) row.scrollLeft = left;
+    else if (right > row.scrollLeft + row.clientWidth) row.scrollLeft = right - row.clientWidth;
+  }
+
+  function select(tab, { focus = false } = {}) {
+    if (!TABS.includes(tab)) tab = 'trades';
+    active = tab;
+    for (const button of $$('.desk-tab')) {
+      const on = button.dataset.tab === tab;
+      button.setAttribute('aria-selected', String(on));
+      button.tabIndex = on ? 0 : -1;
+      if (on && focus) button.focus();
+      if (on) revealTab(button);
+    }
+    for (const name of TABS) $(`#panel-${name}`).hidden = name !== tab;
+    if (location.hash !== `#${tab}`) history.replaceState(null, '', `${location.pathname}${location.search}#${tab}`);
+    load(tab);
+  }
+
+  const tabs = $$('.desk-tab');
+  // A phone turned, a window narrowed: the chosen tab stays in sight.
+  new ResizeObserver(() => revealTab(tabs.find((t) => t.dataset.tab === active) ?? tabs[0])).observe($('.desk-tabs'));
+  for (const button of tabs) {
+    button.addEventListener('click', () => select(button.dataset.tab));
+    // Arrow keys move between tabs (the WAI-ARIA tabs pattern); Tab goes into the panel.
+    button.addEventListener('keydown', (event) => {
+      const i = tabs.indexOf(button);
+      const next = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[event.key];
+      if (next === undefined) return;
+      event.preventDefault();
+      select(tabs[(next + tabs.length) % tabs.length].dataset.tab, { focus: true });
+    });
+  }
+
+  /* ---------- controls: owners and admins only ---------- */
+
+  function buildControls() {
+    if (!manager) return;
+    $('#trading-card').hidden = false;
+    fill($('#trading-controls'), controls.tradingControls(deskCtx, $('#trading-msg')));
+    locking = controls.lockForm(deskCtx, $('#locks-msg'));
+    fill($('#lock-controls'), h('h3', {}, 'Lock a pair'), locking.form);
+    fill($('#blacklist-controls'), controls.blacklistForm(deskCtx, $('#blacklist-msg')));
+    $('#edit-card').hidden = false;
+    settings = controls.settingsForm(deskCtx, $('#edit-msg'));
+    fill($('#edit-form'), settings.form);
+    $('#manage-cards').hidden = false;
+    fill($('#clone-form'), controls.cloneForm(deskCtx, $('#clone-msg')));
+    fill($('#wallet-tools'), controls.exportLink(deskCtx), controls.walletResetButton(deskCtx, $('#wallet-msg')));
+    fill($('#restart-pending-actions'), h('button', { type: 'button', class: 'btn btn--primary', 'data-action': 'restart-apply', onclick: () => act('restart') }, 'Restart now'));
+  }
+
+  return {
+    load,
+    notRunning,
+    buildControls,
+    start() { select(location.hash.slice(1) || 'trades'); },
+    /** The page's 10-second refresh: the visible tab's reads again (the portal caches them). */
+    refresh() { load(active); },
+    botChanged() {
+      locking?.setPairs(bot.pairs ?? []);
+      if (loaded.has('settings-form')) settings?.sync(bot);
+      candles.setPairs(bot.pairs ?? []);
+    },
+  };
+})();
 
 /* ---------- logs ---------- */
 
@@ -401,6 +597,7 @@ if (!botId) {
   notFound('No bot was chosen.');
 } else {
   buildControls();
+  desk.buildControls();
   botLoop = every(BOT_MS, loadBot);
 }
 
