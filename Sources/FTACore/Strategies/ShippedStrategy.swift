@@ -90,6 +90,11 @@ public enum ShippedStrategy: String, CaseIterable, Sendable, Codable {
             # the first signal counts.
             startup_candle_count = 150
 
+            # What the portal's candle chart draws over the candles (Freqtrade's /plot_config).
+            plot_config = {
+                "main_plot": {"ema_fast": {"color": "#2f80ed"}, "ema_slow": {"color": "#f2994a"}, "ema_trend": {"color": "#828282"}},
+            }
+
             def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
                 close = dataframe["close"]
                 dataframe["ema_fast"] = close.ewm(span=self.fast_period, adjust=False).mean()
@@ -162,6 +167,9 @@ public enum ShippedStrategy: String, CaseIterable, Sendable, Codable {
             # error negligible.
             startup_candle_count = 100
 
+            # What the portal's candle chart draws over the candles (Freqtrade's /plot_config).
+            plot_config = {"main_plot": {}, "subplots": {"RSI": {"rsi": {"color": "#9b51e0"}}}}
+
             def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
                 dataframe["rsi"] = wilder_rsi(dataframe["close"], self.rsi_period)
                 return dataframe
@@ -218,6 +226,11 @@ public enum ShippedStrategy: String, CaseIterable, Sendable, Codable {
             # A rolling window is exact once it is full; a few more candles give the first
             # crossing a previous candle to compare with.
             startup_candle_count = 30
+
+            # What the portal's candle chart draws over the candles (Freqtrade's /plot_config).
+            plot_config = {
+                "main_plot": {"bb_upper": {"color": "#828282"}, "bb_middle": {"color": "#2f80ed"}, "bb_lower": {"color": "#828282"}},
+            }
 
             def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
                 close = dataframe["close"]
@@ -282,7 +295,13 @@ public enum ShippedStrategy: String, CaseIterable, Sendable, Codable {
             hold_candles = 3
             startup_candle_count = 1
 
+            # What the portal's candle chart draws over the candles (Freqtrade's /plot_config).
+            plot_config = {"main_plot": {"sma_3": {"color": "#2f80ed"}}}
+
             def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+                # One indicator, for the chart only (no signal uses it): the tests see the chart
+                # draw a strategy's line within a minute of start-up.
+                dataframe["sma_3"] = dataframe["close"].rolling(3, min_periods=1).mean()
                 return dataframe
 
             def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:

@@ -105,9 +105,16 @@ extension BotsController {
         PassThrough(value: try await read(context, "bot.blacklist", "/api/v1/blacklist"))
     }
 
-    /// The effective settings: the bot's own `show_config` (Freqtrade leaves out its secrets).
+    /// The effective settings: the bot's own `show_config` (Freqtrade leaves out its secrets),
+    /// with the pairs it trades now (`pair_whitelist`, from its `/whitelist`), which
+    /// `show_config` does not list: after an edit and a restart, they are the new pairs.
     @Sendable func effectiveConfig(_ request: Request, context: PortalContext) async throws -> PassThrough {
-        PassThrough(value: try await read(context, "bot.config", "/api/v1/show_config"))
+        let bot = try await scopedBot(context, action: "bot.config")
+        async let config = hub.get(bot, "/api/v1/show_config")
+        async let whitelist = hub.get(bot, "/api/v1/whitelist")
+        guard case .object(var fields) = try await config else { return PassThrough(value: try await config) }
+        fields["pair_whitelist"] = try await whitelist["whitelist"] ?? .array([])
+        return PassThrough(value: .object(fields))
     }
 
     @Sendable func plotConfig(_ request: Request, context: PortalContext) async throws -> PassThrough {
