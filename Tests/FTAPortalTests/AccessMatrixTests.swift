@@ -74,7 +74,8 @@ struct AccessMatrixTests {
             // as /profit, so they are answered like /profit: past the scope and role checks, 409
             // for the viewer (the bot never started for them) and 502 for the rest (no address).
             .init(method: .get, path: "/api/v1/bots/acme-bot/trades/1", statuses: [401, 409, 502, 404, 502]),
-            .init(method: .get, path: "/api/v1/bots/acme-bot/trades.csv", statuses: [401, 409, 502, 404, 502]),
+            // The export is a control (issue 13): a viewer is refused before the bot is asked.
+            .init(method: .get, path: "/api/v1/bots/acme-bot/trades.csv", statuses: [401, 403, 502, 404, 502]),
             .init(method: .get, path: "/api/v1/bots/acme-bot/performance", statuses: [401, 409, 502, 404, 502]),
             .init(method: .get, path: "/api/v1/bots/acme-bot/daily?timescale=7", statuses: [401, 409, 502, 404, 502]),
             .init(method: .get, path: "/api/v1/bots/acme-bot/weekly", statuses: [401, 409, 502, 404, 502]),
@@ -197,6 +198,7 @@ struct AccessMatrixTests {
         .init(method: .patch, path: "/api/v1/bots/acme-bot", body: ["name": "Acme renamed"], action: "bot.update"),
         .init(method: .post, path: "/api/v1/bots/acme-bot/clone", body: ["id": "acme-copy"], action: "bot.clone"),
         .init(method: .post, path: "/api/v1/bots/acme-bot/wallet/reset", body: ["confirm": "acme-bot"], action: "bot.wallet_reset"),
+        .init(method: .get, path: "/api/v1/bots/acme-bot/trades.csv", action: "bot.export"),
     ]
 
     @Test("a viewer is refused every desk control, each refusal is audited as denied under the control's action, and nothing changes")

@@ -134,21 +134,23 @@ extension BotsController {
         return PassThrough(value: try await hub.get(bot, path))
     }
 
-    /// Every trade of the bot as CSV, in the order of `/trades`, read page by page.
+    /// Every trade of the bot as CSV, in the order of `/trades`, read page by page. A control
+    /// like the others (issue 13): owners and admins, audited.
     @Sendable func exportTrades(_ request: Request, context: PortalContext) async throws -> Response {
-        let bot = try await scopedBot(context, action: "bot.export")
-        var rows: [JSONValue] = []
-        var offset = 0
-        while rows.count < Self.maxExportedTrades {
-            let page = try await bridge.call(bot, "/api/v1/trades?limit=500&offset=\(offset)")
-            let trades = page["trades"]?.arrayValue ?? []
-            rows += trades
-            offset += trades.count
-            let total = Int(page["total_trades"]?.doubleValue ?? 0)
-            if trades.isEmpty || offset >= total { break }
+        let bot = try await managedBot(context, action: "bot.export")
+        let rows = try await audited(context, "bot.export", bot) { () -> [JSONValue] in
+            var rows: [JSONValue] = []
+            var offset = 0
+            while rows.count < Self.maxExportedTrades {
+                let page = try await bridge.call(bot, "/api/v1/trades?limit=500&offset=\(offset)")
+                let trades = page["trades"]?.arrayValue ?? []
+                rows += trades
+                offset += trades.count
+                let total = Int(page["total_trades"]?.doubleValue ?? 0)
+                if trades.isEmpty || offset >= total { break }
+            }
+            return rows
         }
-        await audit.record(context, action: "bot.export", target: bot.id.rawValue, clientId: bot.clientId.rawValue, outcome: .success,
-                           detail: "\(rows.count) trades")
         let csv = TradesCSV.render(rows)
         return Response(status: .ok, headers: [
             .contentType: "text/csv; charset=utf-8",
