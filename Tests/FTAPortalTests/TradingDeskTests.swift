@@ -120,6 +120,22 @@ struct TradingDeskTests {
         #expect(warning.detail == "line1line2", "control characters a bot sends never reach the feed")
     }
 
+    @Test("fills the websocket could not report are read back from the bot's trades, dated when they happened")
+    func catchUpFills() throws {
+        let bot = try Self.bot()
+        let closed = JSONValue.object([
+            "pair": .string("ETH/USDT"), "is_open": .bool(false), "amount": .number(0.5), "open_rate": .number(3000), "stake_amount": .number(1500),
+            "open_timestamp": .number(1_700_000_000_000), "close_timestamp": .number(1_700_000_180_000), "profit_ratio": .number(0.01),
+            "profit_abs": .number(15), "exit_reason": .string("roi"),
+        ])
+        let events = BotEventMapping.fills(of: closed, bot: bot)
+        #expect(events.map(\.kind) == ["entry_fill", "exit_fill"])
+        #expect(events.map(\.at) == [Date(timeIntervalSince1970: 1_700_000_000), Date(timeIntervalSince1970: 1_700_000_180)])
+        #expect(events[0].title == "Bought ETH/USDT" && events[1].detail == "profit 1% (15 USDT), reason roi")
+        let open = JSONValue.object(["pair": .string("BTC/USDT"), "is_open": .bool(true), "open_timestamp": .number(1_700_000_000_000)])
+        #expect(BotEventMapping.fills(of: open, bot: bot).map(\.kind) == ["entry_fill"], "an open trade has no exit yet")
+    }
+
     @Test("the CSV export quotes what needs it and defuses formulas in the texts a strategy chose")
     func tradesCSV() {
         let csv = TradesCSV.render([

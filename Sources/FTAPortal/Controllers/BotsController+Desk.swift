@@ -218,7 +218,8 @@ extension BotsController {
         let until = Date().addingTimeInterval(TimeInterval(input.minutes! * 60))
         var payload: [String: JSONValue] = ["pair": .string(input.pair!), "until": .string(Self.isoDate(until)), "side": .string(side)]
         if let reason = input.reason, !reason.isEmpty { payload["reason"] = .string(reason) }
-        let body = JSONValue.object(payload)
+        // Freqtrade's POST /locks takes a list of locks.
+        let body = JSONValue.array([.object(payload)])
         return try await control(context, "bot.lock", detail: "\(input.pair!) for \(input.minutes!) min") {
             try await bridge.call($0, "/api/v1/locks", method: "POST", body: body)
         }

@@ -64,6 +64,7 @@ struct BotEventFeed: Service {
 
         func run() async {
             let down = NIOLockedValueBox(false)
+            let everConnected = NIOLockedValueBox(false)
             var failures = 0
             while !Task.isCancelled {
                 let connected = NIOLockedValueBox(false)
@@ -75,10 +76,14 @@ struct BotEventFeed: Service {
                     try await WebSocketClient.connect(url: url, configuration: Self.configuration, logger: feed.logger) { inbound, outbound, _ in
                         try await outbound.write(.text(subscribe))
                         connected.withLockedValue { $0 = true }
+                        everConnected.withLockedValue { $0 = true }
                         if down.withLockedValue({ let was = $0; $0 = false; return was }) {
                             await feed.record(BotEventRecord(clientId: bot.clientId, botId: bot.id, kind: "reachable",
                                                              title: "The bot answers again", detail: nil))
                         }
+                        // Fills while no websocket listened (the bot's first seconds, a lost
+                        // connection) are not sent again by Freqtrade: read them from its trades.
+                        await catchUp()
                         for try await message in inbound.messages(maxSize: 1 << 20) {
                             guard case .text(let text) = message, let event = BotEventMapping.event(from: text, bot: bot) else { continue }
                             await feed.record(event)
@@ -88,18 +93,46 @@ struct BotEventFeed: Service {
                     feed.logger.debug("bot websocket closed", metadata: ["bot": "\(bot.id)", "error": "\(error)"])
                 }
                 if Task.isCancelled { return }
-                failures = connected.withLockedValue { $0 } ? 1 : failures + 1
+                let wasConnected = connected.withLockedValue { $0 }
+                failures = wasConnected ? 1 : failures + 1
                 // Still wanted running, same start: the bot itself is unreachable. Said once, after
-                // a lost connection or three failed attempts (a starting bot takes a while).
-                if let current = try? await feed.database.bot(bot.id), current.state == .running, current.desiredState == .running,
-                   current.startedAt == bot.startedAt, failures >= 3 || connected.withLockedValue({ $0 }),
-                   !down.withLockedValue({ $0 }) {
+                // a lost connection, or after three failed attempts once the bot has had the
+                // minute a start takes (before, it is booting, not unreachable).
+                let booting = !everConnected.withLockedValue({ $0 }) && Date().timeIntervalSince(bot.startedAt ?? .distantPast) < Self.bootTime
+                if !booting, wasConnected || failures >= 3, !down.withLockedValue({ $0 }),
+                   let current = try? await feed.database.bot(bot.id), current.state == .running, current.desiredState == .running,
+                   current.startedAt == bot.startedAt {
                     down.withLockedValue { $0 = true }
                     await feed.record(BotEventRecord(clientId: bot.clientId, botId: bot.id, kind: "unreachable",
                                                      title: "The bot does not answer", detail: "Its message stream closed; the portal keeps trying."))
                 }
-                let backoff = min(30, 1 << min(failures, 5))
+                // A booting bot is tried every 2 s, so that its first fills are heard; then backoff.
+                let backoff = booting ? 2 : min(30, 1 << min(failures, 5))
                 do { try await Task.sleep(for: .seconds(backoff)) } catch { return }
+            }
+        }
+
+        /// How long a bot's start may take before a failed connection means it is unreachable.
+        static let bootTime: TimeInterval = 90
+
+        /// Records the entry and exit fills of the bot's trades that happened after the last event
+        /// the feed holds for this bot (or after this start of it), from its REST API: what the
+        /// websocket could not report because nobody listened yet.
+        func catchUp() async {
+            do {
+                let newest = try await feed.database.events(ofClient: bot.clientId, bot: bot.id, limit: 1).first?.at
+                let since = max(newest ?? .distantPast, bot.startedAt ?? .distantPast)
+                async let open = feed.bridge.call(bot, "/api/v1/status")
+                async let closed = feed.bridge.call(bot, "/api/v1/trades?limit=100")
+                let (openTrades, closedTrades) = try await (open, closed)
+                let trades = (openTrades.arrayValue ?? []) + (closedTrades["trades"]?.arrayValue ?? [])
+                var missed: [BotEventRecord] = []
+                for trade in trades {
+                    missed += BotEventMapping.fills(of: trade, bot: bot).filter { $0.at > since }
+                }
+                for event in missed.sorted(by: { $0.at < $1.at }) { await feed.record(event) }
+            } catch {
+                feed.logger.debug("bot feed catch-up failed", metadata: ["bot": "\(bot.id)", "error": "\(error)"])
             }
         }
 
@@ -116,8 +149,35 @@ struct BotEventFeed: Service {
 /// Freqtrade's websocket messages (flat JSON objects with a `type`) as feed events.
 enum BotEventMapping {
     static func event(from text: String, bot: BotRecord) -> BotEventRecord? {
-        guard let message = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)), let type = message["type"]?.stringValue,
-              BotEventFeed.topics.contains(type) else { return nil }
+        guard let message = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else { return nil }
+        return event(from: message, bot: bot)
+    }
+
+    /// The entry fill of a trade of the bot's REST API (`/status`, `/trades`), and its exit
+    /// fill when closed, dated when they happened, as the websocket would have reported them.
+    static func fills(of trade: JSONValue, bot: BotRecord) -> [BotEventRecord] {
+        guard case .object(var fields) = trade else { return [] }
+        var events: [BotEventRecord] = []
+        if let opened = trade["open_timestamp"]?.doubleValue {
+            fields["type"] = .string("entry_fill")
+            if var event = event(from: .object(fields), bot: bot) {
+                event.at = Date(timeIntervalSince1970: opened / 1000)
+                events.append(event)
+            }
+        }
+        if trade["is_open"]?.boolValue == false, let closed = trade["close_timestamp"]?.doubleValue {
+            fields["type"] = .string("exit_fill")
+            fields["profit_amount"] = trade["profit_abs"] ?? .null
+            if var event = event(from: .object(fields), bot: bot) {
+                event.at = Date(timeIntervalSince1970: closed / 1000)
+                events.append(event)
+            }
+        }
+        return events
+    }
+
+    static func event(from message: JSONValue, bot: BotRecord) -> BotEventRecord? {
+        guard let type = message["type"]?.stringValue, BotEventFeed.topics.contains(type) else { return nil }
         let pair = message["pair"]?.stringValue ?? ""
         let stake = message["stake_currency"]?.stringValue ?? bot.stakeCurrency
         func number(_ key: String) -> String { message[key]?.doubleValue.map { format($0) } ?? "?" }
