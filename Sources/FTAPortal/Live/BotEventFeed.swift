@@ -77,13 +77,15 @@ struct BotEventFeed: Service {
                         try await outbound.write(.text(subscribe))
                         connected.withLockedValue { $0 = true }
                         everConnected.withLockedValue { $0 = true }
+                        // Taken before "reachable" is recorded: fills since the last event are missed ones.
+                        let since = await lastEvent()
                         if down.withLockedValue({ let was = $0; $0 = false; return was }) {
                             await feed.record(BotEventRecord(clientId: bot.clientId, botId: bot.id, kind: "reachable",
                                                              title: "The bot answers again", detail: nil))
                         }
                         // Fills while no websocket listened (the bot's first seconds, a lost
                         // connection) are not sent again by Freqtrade: read them from its trades.
-                        await catchUp()
+                        await catchUp(since: since)
                         for try await message in inbound.messages(maxSize: 1 << 20) {
                             guard case .text(let text) = message, let event = BotEventMapping.event(from: text, bot: bot) else { continue }
                             await feed.record(event)
@@ -115,13 +117,17 @@ struct BotEventFeed: Service {
         /// How long a bot's start may take before a failed connection means it is unreachable.
         static let bootTime: TimeInterval = 90
 
+        /// When the feed last heard of this start of the bot: its newest event, or its start.
+        func lastEvent() async -> Date {
+            let newest = try? await feed.database.events(ofClient: bot.clientId, bot: bot.id, limit: 1).first?.at
+            return max(newest ?? .distantPast, bot.startedAt ?? .distantPast)
+        }
+
         /// Records the entry and exit fills of the bot's trades that happened after the last event
         /// the feed holds for this bot (or after this start of it), from its REST API: what the
         /// websocket could not report because nobody listened yet.
-        func catchUp() async {
+        func catchUp(since: Date) async {
             do {
-                let newest = try await feed.database.events(ofClient: bot.clientId, bot: bot.id, limit: 1).first?.at
-                let since = max(newest ?? .distantPast, bot.startedAt ?? .distantPast)
                 async let open = feed.bridge.call(bot, "/api/v1/status")
                 async let closed = feed.bridge.call(bot, "/api/v1/trades?limit=100")
                 let (openTrades, closedTrades) = try await (open, closed)
