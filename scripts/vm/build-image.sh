@@ -46,13 +46,14 @@ BOOTSTRAP_PACKAGES=systemd-sysv,udev,kmod,dbus,libpam-systemd
 SYSTEM_PACKAGES=(linux-image-amd64 initramfs-tools zstd openssh-server nftables procps less
     e2fsprogs)
 # What install.sh's package step installs on Debian 12 (ca-certificates curl jq sqlite3 openssl
-# nginx haproxy iproute2 util-linux xfsprogs, docker.io, and docker-compose as Debian 12's Compose tool),
+# nginx haproxy iproute2 util-linux xfsprogs libjs-chart.js, docker.io, and docker-compose as
+# Debian 12's Compose tool),
 # with iptables for Docker and apparmor, which docker.io recommends and a Debian kernel enables
 # (without apparmor_parser Docker cannot load its default profile). systemd-zram-generator is
 # bookworm's zram tool: inert until a config file asks for a device, so it changes nothing here
 # but lets install.sh set up zram without the network.
 FTA_PACKAGES=(ca-certificates curl jq sqlite3 openssl nginx haproxy iproute2 util-linux
-    docker.io docker-compose iptables apparmor systemd-zram-generator xfsprogs)
+    docker.io docker-compose iptables apparmor systemd-zram-generator xfsprogs libjs-chart.js)
 # Enabled by their packages, but on a fresh host they are not running before install.sh runs;
 # install.sh enables and starts what it needs.
 DISABLED_UNITS=(docker.service docker.socket containerd.service nginx.service haproxy.service)

@@ -115,6 +115,10 @@ class Desk:
         try:
             assert stream.status == 200, f"GET {path} as {who}: {stream.status} {stream.response.read(500)!r}"
             assert stream.content_type.startswith("text/event-stream"), f"GET {path} as {who}: Content-Type {stream.content_type!r}"
+            # nginx buffers what it proxies unless told otherwise: a stream it held back would reach
+            # the page late, in bursts (Tests/system/install/test_install_nginx_live.py proves the
+            # header is what lets it through at once).
+            assert stream.response.getheader("X-Accel-Buffering") == "no", f"GET {path} as {who}: {stream.response.getheaders()}"
             started = time.monotonic()
             message = stream.next_message("bots", started + FIRST_ROWS_DEADLINE)
             print(f"GET {path} as {who}: first `bots` message after {time.monotonic() - started:.1f} s")

@@ -246,6 +246,10 @@ def nginx_test(site: Site) -> subprocess.CompletedProcess:
                           capture_output=True, text=True)
 
 
+# How long the stub's event stream waits between its two messages.
+SSE_PAUSE = 3.0
+
+
 class StubPortal(http.server.BaseHTTPRequestHandler):
     """Stands in for `fta serve`: echoes what it received, and sends its own copies of the
     security headers (which nginx must replace, not duplicate)."""
@@ -261,7 +265,24 @@ class StubPortal(http.server.BaseHTTPRequestHandler):
         # per request and the rate-limit tests could not outrun the refill.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+    def _stream(self):
+        """Server-Sent Events as `fta serve` sends them (GET /api/v1/stream): one message at once,
+        another after a pause, then the end. `?accel=no` adds the portal's X-Accel-Buffering."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        if "accel=no" in self.path:
+            self.send_header("X-Accel-Buffering", "no")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        for index, pause in enumerate((0, SSE_PAUSE)):
+            time.sleep(pause)
+            self.wfile.write(f"event: bots\ndata: {{\"n\": {index}}}\n\n".encode())
+            self.wfile.flush()
+        self.close_connection = True
+
     def _answer(self):
+        if self.path.startswith("/sse-stub"):
+            return self._stream()
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)

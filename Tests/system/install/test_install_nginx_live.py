@@ -4,8 +4,11 @@ import http.client
 import json
 import socket
 import ssl
+import time
 
 import pytest
+
+from fta_install_support import SSE_PAUSE
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
@@ -211,3 +214,31 @@ def test_tls_unknown_names_are_dropped(tls_nginx):
     assert dropped(tls_nginx.https_port, b"GET / HTTP/1.1\r\nHost: evil.example\r\n\r\n", tls_host="evil.example")
     # Right SNI, wrong Host header: still not the portal.
     assert dropped(tls_nginx.https_port, b"GET / HTTP/1.1\r\nHost: evil.example\r\n\r\n", tls_host=tls_nginx.domain)
+
+
+def first_message_after(port, path) -> float:
+    """Seconds from the request until the first SSE message reaches the client through nginx."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    started = time.monotonic()
+    conn.request("GET", path, headers={"Host": "localhost", "Accept": "text/event-stream"})
+    response = conn.getresponse()
+    assert response.status == 200 and response.getheader("Content-Type", "").startswith("text/event-stream")
+    # read1: what has arrived, de-chunked, without waiting for more.
+    chunk = response.read1(4096)
+    elapsed = time.monotonic() - started
+    conn.close()
+    assert chunk.startswith(b"event: bots"), chunk
+    return elapsed
+
+
+def test_event_stream_passes_through_at_once_when_the_portal_says_so(loopback_nginx):
+    """The live stream (GET /api/v1/stream) reaches the page as the portal writes it: the portal
+    sends `X-Accel-Buffering: no`, and nginx then passes each message on at once. Without the
+    header nginx holds the stream in its buffer until the upstream is done: the control case shows
+    the check can fail."""
+    port = loopback_nginx.nginx_port
+    unbuffered = first_message_after(port, "/sse-stub?accel=no")
+    buffered = first_message_after(port, "/sse-stub")
+    print(f"first message through nginx: {unbuffered:.2f} s with X-Accel-Buffering: no, {buffered:.2f} s without")
+    assert unbuffered < SSE_PAUSE / 2, f"the first message waited {unbuffered:.2f} s in nginx"
+    assert buffered >= SSE_PAUSE * 0.8, f"without the header the first message came after {buffered:.2f} s: the control case proves nothing"
