@@ -79,6 +79,13 @@ public struct FreqtradeBridge: Sendable {
         return address
     }
 
+    /// Drops the bot's checked address and verdict: the next call inspects and checks afresh.
+    /// The event feed calls it when the bot's websocket closes, which is how a container that
+    /// Docker restarted between two reconcile passes shows itself first.
+    public func forgetVerification(of bot: BotID) async {
+        await verified.forget(bot)
+    }
+
     /// What the bot's own `show_config` says about dry-run, without acting on it: `fta doctor`
     /// and `GET /system` only look, they never quarantine as a side effect.
     public func dryRunVerdict(_ bot: BotRecord, address: String? = nil) async throws -> DryRunVerdict {

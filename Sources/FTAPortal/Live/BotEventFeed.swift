@@ -96,6 +96,9 @@ struct BotEventFeed: Service {
                 }
                 if Task.isCancelled { return }
                 let wasConnected = connected.withLockedValue { $0 }
+                // A closed stream may be a new container behind the same address (Docker's restart
+                // policy): its data is served again only after the dry-run guard checked it.
+                if wasConnected { await feed.bridge.forgetVerification(of: bot.id) }
                 failures = wasConnected ? 1 : failures + 1
                 // Still wanted running, same start: the bot itself is unreachable. Said once, after
                 // a lost connection, or after three failed attempts once the bot has had the
