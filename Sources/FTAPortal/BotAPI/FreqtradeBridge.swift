@@ -155,7 +155,7 @@ public struct FreqtradeBridge: Sendable {
         }
         guard (200..<300).contains(response.status) else {
             logger.warning("bot API error", metadata: ["bot": "\(bot.id)", "path": "\(path)", "status": "\(response.status)"])
-            let answer = try? JSONDecoder().decode(JSONValue.self, from: response.body)
+            let answer = try? JSONValue.parse(response.body)
             // A trade or lock the bot does not have is the user's 404, not a broken bot.
             if response.status == 404 {
                 throw DomainError.notFound(answer?["detail"]?.stringValue.map { String($0.prefix(200)) } ?? "The bot has no such item.")
@@ -163,7 +163,7 @@ public struct FreqtradeBridge: Sendable {
             let detail = answer?["error"]?.stringValue ?? answer?["detail"]?.stringValue
             throw DomainError.botRefused("The bot refused this request" + (detail.map { ": \($0.prefix(200))" } ?? "."))
         }
-        do { return try JSONDecoder().decode(JSONValue.self, from: response.body) } catch {
+        do { return try JSONValue.parse(response.body) } catch {
             throw DomainError.botRefused("The bot answered something unreadable.")
         }
     }
@@ -175,7 +175,7 @@ public struct FreqtradeBridge: Sendable {
         let response = try await send(HTTPRequest(method: "POST", url: "http://\(address):\(BotPaths.apiPort)/api/v1/token/login",
                                                   headers: [("Authorization", "Basic \(basic)")], timeout: timeout, connectTimeout: Self.connectTimeout),
                                   bot: bot.id.rawValue)
-        guard response.status == 200, let token = (try? JSONDecoder().decode(JSONValue.self, from: response.body))?["access_token"]?.stringValue else {
+        guard response.status == 200, let token = (try? JSONValue.parse(response.body))?["access_token"]?.stringValue else {
             logger.warning("bot API login failed", metadata: ["bot": "\(bot.id)", "status": "\(response.status)"])
             throw DomainError.botUnreachable("The portal could not sign in to the bot's API.")
         }

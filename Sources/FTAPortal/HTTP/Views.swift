@@ -110,8 +110,11 @@ struct MeView: ResponseCodable {
 }
 struct LogsView: ResponseCodable { var lines: [String] }
 
-/// A JSON value passed through from a bot's own API.
-struct PassThrough: ResponseEncodable {
+/// A JSON value passed through from a bot's own API, written in one pass (JSONValue.jsonText,
+/// keys sorted as the portal's encoder sorts them) rather than through Codable.
+struct PassThrough: ResponseGenerator {
     var value: JSONValue
-    func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(data: value.jsonText())))
+    }
 }

@@ -158,7 +158,7 @@ struct BotEventFeed: Service {
 /// Freqtrade's websocket messages (flat JSON objects with a `type`) as feed events.
 enum BotEventMapping {
     static func event(from text: String, bot: BotRecord) -> BotEventRecord? {
-        guard let message = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else { return nil }
+        guard let message = try? JSONValue.parse(Data(text.utf8)) else { return nil }
         return event(from: message, bot: bot)
     }
 
