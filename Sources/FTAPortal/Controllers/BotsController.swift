@@ -20,6 +20,8 @@ struct BotsController {
     /// `GET /bots` as last answered per scope, with the `ChangeStamp` it was read at: every open
     /// page asks it every few seconds, and the list changes only when something is committed.
     let listAnswers = NIOLockedValueBox<[String: (stamp: ChangeStamp, body: ByteBuffer)]>([:])
+    /// Bot rows read at one stamp (`record(of:)`).
+    let botRecords = NIOLockedValueBox<(stamp: ChangeStamp?, bots: [BotID: BotRecord])>((nil, [:]))
 
     var endpoints: RouteCollection<PortalContext> {
         let routes = RouteCollection(context: PortalContext.self)
@@ -267,12 +269,26 @@ struct BotsController {
     func scopedBot(_ context: PortalContext, action: String) async throws -> BotRecord {
         let principal = try context.requireUser()
         guard let raw = context.parameters.get("botId"), let id = BotID(raw) else { throw APIError.notFound("No such bot.") }
-        let bot = principal.isAdmin ? try await database.bot(id) : try await database.bot(id, ofClient: principal.clientID!)
+        let found = try await record(of: id)
+        let bot = principal.isAdmin || found?.clientId == principal.clientID ? found : nil
         guard let bot else {
-            if try await database.bot(id) != nil {
+            if found != nil {
                 await audit.record(context, action: action, target: id.rawValue, outcome: .denied, detail: "another client's bot")
             }
             throw APIError.notFound("No such bot.")
+        }
+        return bot
+    }
+
+    /// The bot's row, from memory while nothing was committed since it was read (ChangeWatch):
+    /// every read of a bot's data looks it up first.
+    func record(of id: BotID) async throws -> BotRecord? {
+        let stamp = database.changes.stamp()
+        if let cached = botRecords.withLockedValue({ $0.stamp == stamp ? $0.bots[id] : nil }) { return cached }
+        guard let bot = try await database.bot(id) else { return nil }
+        botRecords.withLockedValue { records in
+            if records.stamp != stamp || records.bots.count >= 10_000 { records = (stamp, [:]) }
+            records.bots[id] = bot
         }
         return bot
     }
