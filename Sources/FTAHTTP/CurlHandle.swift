@@ -41,6 +41,10 @@ final class CurlHandle {
         // Only plain HTTP(S): no file://, no redirects to other protocols, no redirects at all.
         _ = fta_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
         set(CURLOPT_FOLLOWLOCATION, 0)
+        if !request.keepAlive {
+            set(CURLOPT_FRESH_CONNECT, 1)
+            set(CURLOPT_FORBID_REUSE, 1)
+        }
         _ = fta_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
         _ = fta_curl_setopt_string(handle, CURLOPT_URL, request.url)
         if let socket = request.unixSocketPath {

@@ -13,9 +13,16 @@ public struct HTTPRequest: Sendable {
     public var timeout: Duration
     public var connectTimeout: Duration
     public var maxResponseBytes: Int
+    /// Whether the connection may be kept and reused (the bots' APIs). Off, each request gets a
+    /// fresh connection, closed after it: the Docker socket proxy's answers must reflect the
+    /// engine as it is now, and a connection kept across an engine restart did not (the
+    /// engine-restart and alert tests caught it).
+    public var keepAlive: Bool
 
     public init(method: String, url: String, headers: [(String, String)] = [], body: Data? = nil, unixSocketPath: String? = nil,
-                timeout: Duration = .seconds(30), connectTimeout: Duration = .seconds(3), maxResponseBytes: Int = 16 << 20) {
+                timeout: Duration = .seconds(30), connectTimeout: Duration = .seconds(3), maxResponseBytes: Int = 16 << 20,
+                keepAlive: Bool = false) {
+        self.keepAlive = keepAlive
         self.method = method
         self.url = url
         self.headers = headers

@@ -147,7 +147,7 @@ public struct FreqtradeBridge: Sendable {
             headers.append(("Content-Type", "application/json"))
         }
         let response = try await send(HTTPRequest(method: method, url: "http://\(address):\(BotPaths.apiPort)\(path)", headers: headers,
-                                                  body: payload, timeout: timeout, connectTimeout: Self.connectTimeout, maxResponseBytes: 4 << 20),
+                                                  body: payload, timeout: timeout, connectTimeout: Self.connectTimeout, maxResponseBytes: 4 << 20, keepAlive: true),
                                   bot: bot.id.rawValue)
         if response.status == 401 && !retried {
             await tokens.forget(bot.id.rawValue)
@@ -173,7 +173,7 @@ public struct FreqtradeBridge: Sendable {
         let secrets = try await lifecycle.secrets(of: bot.id)
         let basic = Data("\(secrets.apiUsername):\(secrets.apiPassword)".utf8).base64EncodedString()
         let response = try await send(HTTPRequest(method: "POST", url: "http://\(address):\(BotPaths.apiPort)/api/v1/token/login",
-                                                  headers: [("Authorization", "Basic \(basic)")], timeout: timeout, connectTimeout: Self.connectTimeout),
+                                                  headers: [("Authorization", "Basic \(basic)")], timeout: timeout, connectTimeout: Self.connectTimeout, keepAlive: true),
                                   bot: bot.id.rawValue)
         guard response.status == 200, let token = (try? JSONValue.parse(response.body))?["access_token"]?.stringValue else {
             logger.warning("bot API login failed", metadata: ["bot": "\(bot.id)", "status": "\(response.status)"])
