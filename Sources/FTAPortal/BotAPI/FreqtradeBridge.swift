@@ -79,6 +79,11 @@ public struct FreqtradeBridge: Sendable {
         return address
     }
 
+    /// Whether the guard has checked this start of the bot (a data read or a reconcile pass did).
+    public func isVerified(_ bot: BotRecord) async -> Bool {
+        await verified.address(of: bot) != nil
+    }
+
     /// Drops the bot's checked address and verdict: the next call inspects and checks afresh.
     /// The event feed calls it when the bot's websocket closes, which is how a container that
     /// Docker restarted between two reconcile passes shows itself first.

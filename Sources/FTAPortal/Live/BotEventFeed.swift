@@ -67,6 +67,14 @@ struct BotEventFeed: Service {
             let everConnected = NIOLockedValueBox(false)
             var failures = 0
             while !Task.isCancelled {
+                // A booting bot is left to the reconciler's check (and the pages' reads): the feed
+                // does not knock on an API that is not up yet, which only fills the log with failed
+                // logins. What it misses meanwhile, the catch-up reads back.
+                if !everConnected.withLockedValue({ $0 }), Date().timeIntervalSince(bot.startedAt ?? .distantPast) < Self.bootTime,
+                   !(await feed.bridge.isVerified(bot)) {
+                    do { try await Task.sleep(for: .seconds(2)) } catch { return }
+                    continue
+                }
                 let connected = NIOLockedValueBox(false)
                 do {
                     let address = try await feed.bridge.verifiedAddress(of: bot)
