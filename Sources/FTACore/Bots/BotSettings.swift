@@ -187,6 +187,16 @@ public struct BotDraft: Sendable, Equatable, Codable {
     }
 }
 
+extension BotDraft {
+    /// A draft holding validated settings, to change some fields and validate again (an edit,
+    /// a clone with a new name).
+    public init(_ settings: BotSettings) {
+        self.init(name: settings.name, exchange: settings.exchange, pairs: settings.pairs, stakeCurrency: settings.stakeCurrency,
+                  stakeAmount: settings.stakeAmount.description, dryRunWallet: settings.dryRunWallet, maxOpenTrades: settings.maxOpenTrades,
+                  timeframe: settings.timeframe, strategy: settings.strategy.rawValue, size: settings.size.rawValue)
+    }
+}
+
 extension ShippedStrategy {
     /// The strategies a client may choose.
     public static func offered(allowTestStrategies: Bool) -> [ShippedStrategy] {

@@ -278,11 +278,15 @@ extension BotsController {
         let bot = try await managedBot(context, action: "bot.update")
         let input = try await request.decodeStrict(BotChanges.self, context: context)
         let current = try bot.settings(allowTestStrategies: true)
-        let draft = BotDraft(name: input.name ?? current.name, exchange: current.exchange, pairs: input.pairs ?? current.pairs,
-                             stakeCurrency: current.stakeCurrency, stakeAmount: input.stakeAmount ?? current.stakeAmount.description,
-                             dryRunWallet: input.dryRunWallet ?? current.dryRunWallet, maxOpenTrades: input.maxOpenTrades ?? current.maxOpenTrades,
-                             timeframe: input.timeframe ?? current.timeframe, strategy: input.strategy ?? current.strategy.rawValue,
-                             size: input.size ?? current.size.rawValue)
+        var draft = BotDraft(current)
+        draft.name = input.name ?? draft.name
+        draft.pairs = input.pairs ?? draft.pairs
+        draft.stakeAmount = input.stakeAmount ?? draft.stakeAmount
+        draft.dryRunWallet = input.dryRunWallet ?? draft.dryRunWallet
+        draft.maxOpenTrades = input.maxOpenTrades ?? draft.maxOpenTrades
+        draft.timeframe = input.timeframe ?? draft.timeframe
+        draft.strategy = input.strategy ?? draft.strategy
+        draft.size = input.size ?? draft.size
         let settings: BotSettings
         do {
             // A bot keeps the test strategy it was given; a new choice must be one offered.
@@ -319,10 +323,7 @@ extension BotsController {
         let id = input.id.flatMap(BotID.init)
         if id == nil { errors.add("id", input.id == nil ? "is required: the new bot's id" : Identifier.rule) }
         if let name = input.name {
-            var draft = BotDraft(name: name, exchange: settings.exchange, pairs: settings.pairs, stakeCurrency: settings.stakeCurrency,
-                                 stakeAmount: settings.stakeAmount.description, dryRunWallet: settings.dryRunWallet,
-                                 maxOpenTrades: settings.maxOpenTrades, timeframe: settings.timeframe, strategy: settings.strategy.rawValue,
-                                 size: settings.size.rawValue)
+            var draft = BotDraft(settings)
             draft.name = name
             do { settings = try draft.validated(allowTestStrategies: true) } catch {
                 for (field, message) in error.messages { errors.add(field, message) }
