@@ -121,7 +121,7 @@ public struct RestartPolicy: Codable, Sendable, Equatable {
     public var Name: String
     public var MaximumRetryCount: Int?
 
-    public init(Name: String, MaximumRetryCount: Int) {
+    public init(Name: String, MaximumRetryCount: Int? = nil) {
         self.Name = Name
         self.MaximumRetryCount = MaximumRetryCount
     }

@@ -22,9 +22,12 @@ public struct DockerBotRuntime: BotRuntime {
         /// Each bot volume's cap in MiB (FTA_BOT_DISK_MB), which the engine enforces with a
         /// project quota; nil: volumes without a cap (an engine whose volumes have no quotas).
         public var botDiskMB: Int?
+        /// Each market-data set's cap in MiB, as for bot volumes (FTA_LAB_DATA_CAP_MB); nil: no engine-side cap.
+        public var dataDiskMB: Int?
 
         public init(image: String, engineSocket: String = "/var/run/docker.sock", serviceUser: String = "fta",
-                    daemonConfigPath: String = "/etc/docker/daemon.json", botSwap: Bool = false, botDiskMB: Int? = nil) {
+                    daemonConfigPath: String = "/etc/docker/daemon.json", botSwap: Bool = false, botDiskMB: Int? = nil, dataDiskMB: Int? = nil) {
+            self.dataDiskMB = dataDiskMB
             self.image = image
             self.botSwap = botSwap
             self.botDiskMB = botDiskMB
@@ -176,7 +179,9 @@ public struct DockerBotRuntime: BotRuntime {
 
     private func dockerInventory() async throws(DockerError) -> RuntimeInventory {
         let managed = "\(FTALabel.managed)=true"
-        let instances = try await docker.containers(label: managed).map { summary in
+        // Lab jobs are one-shot containers the lab owns and cleans up itself (StrategyLab), and
+        // market-data sets are shared by no bot: neither is a bot's instance or storage.
+        let instances = try await docker.containers(label: managed).filter { !$0.name.hasPrefix(HardenedJobContainer.namePrefix) }.map { summary in
             ManagedBotInstance(name: summary.name, namedBot: Self.id(in: summary.name, prefix: "fta-bot-", BotID.init),
                                botLabel: summary.Labels?[FTALabel.bot],
                                clientLabel: summary.Labels?[FTALabel.client], running: summary.State == "running")
@@ -184,7 +189,8 @@ public struct DockerBotRuntime: BotRuntime {
         var unrecognised: [String] = []
         var storage: [BotID] = []
         for name in try await docker.volumes(label: managed).map(\.Name) {
-            if let id = Self.id(in: name, prefix: "fta-bot-", BotID.init) { storage.append(id) } else { unrecognised.append(name) }
+            if let id = Self.id(in: name, prefix: "fta-bot-", BotID.init) { storage.append(id) }
+            else if !name.hasPrefix(HardenedJobContainer.dataPrefix) { unrecognised.append(name) }
         }
         var networks: [ClientID] = []
         for name in try await docker.networks(label: managed).map(\.Name) {
@@ -193,7 +199,7 @@ public struct DockerBotRuntime: BotRuntime {
         return RuntimeInventory(instances: instances, storage: storage, networks: networks, unrecognised: unrecognised.sorted())
     }
 
-    private func ensureClientNetwork(_ client: ClientID) async throws(DockerError) {
+    func ensureClientNetwork(_ client: ClientID) async throws(DockerError) {
         do {
             _ = try await docker.inspectNetwork(client.networkName)
         } catch .notFound {

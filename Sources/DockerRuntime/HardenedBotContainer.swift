@@ -23,18 +23,23 @@ public enum HardenedBotContainer {
     public static let maxRestarts = 5
     public static let stopGraceSeconds = 20
 
-    /// The start script: writes the rendered config and the strategy into the tmpfs, drops them
-    /// from the environment, and runs Freqtrade with `--dry-run` (the second of the three
-    /// dry-run locks). Values come from the environment, never from the script text, so no
-    /// input is ever interpreted by the shell.
+    /// The start script: writes the rendered config and the strategy (with its params file when
+    /// parameters are tuned) into the tmpfs, drops them from the environment, and runs Freqtrade
+    /// with `--dry-run` (the second of the three dry-run locks). Values come from the environment,
+    /// never from the script text, so no input is ever interpreted by the shell. With tuned
+    /// protections, which Freqtrade no longer takes from the config, the launcher starts
+    /// Freqtrade and hands them to the loaded strategy (docs/strategy-lab.md).
     static let startScript = """
         set -eu
         umask 077
         mkdir -p /tmp/fta/strategies /freqtrade/user_data/logs
         printf '%s' "$FTA_CONFIG" > /tmp/fta/config.json
         printf '%s' "$FTA_STRATEGY_SOURCE" > "/tmp/fta/strategies/$FTA_STRATEGY.py"
-        unset FTA_CONFIG FTA_STRATEGY_SOURCE
-        exec freqtrade trade --dry-run --config /tmp/fta/config.json --userdir /freqtrade/user_data --strategy-path /tmp/fta/strategies --strategy "$FTA_STRATEGY"
+        if [ -n "${FTA_STRATEGY_PARAMS:-}" ]; then printf '%s' "$FTA_STRATEGY_PARAMS" > "/tmp/fta/strategies/$FTA_STRATEGY.json"; fi
+        unset FTA_CONFIG FTA_STRATEGY_SOURCE FTA_STRATEGY_PARAMS
+        set -- trade --dry-run --config /tmp/fta/config.json --userdir /freqtrade/user_data --strategy-path /tmp/fta/strategies --strategy "$FTA_STRATEGY"
+        if [ -n "${FTA_PROTECTIONS:-}" ]; then exec python3 -c "$FTA_LAUNCHER" "$@"; fi
+        exec freqtrade "$@"
         """
 
     static let healthProbe = "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/api/v1/ping', timeout=4)"
@@ -66,19 +71,26 @@ public enum HardenedBotContainer {
         host.LogConfig = LogConfig(Type: "json-file", Config: logOptions)
         host.RestartPolicy = RestartPolicy(Name: "on-failure", MaximumRetryCount: maxRestarts)
         host.Init = true
+        var env = [
+            "FTA_CONFIG=" + String(decoding: config, as: UTF8.self),
+            "FTA_STRATEGY=" + launch.settings.strategy.className,
+            "FTA_STRATEGY_SOURCE=" + launch.strategySource,
+            // Read-only root: Python and Freqtrade write caches under HOME.
+            "HOME=/tmp",
+            "PYTHONDONTWRITEBYTECODE=1",
+        ]
+        if let params = launch.settings.tuning?.paramsFile(className: launch.settings.strategy.className) {
+            env.append("FTA_STRATEGY_PARAMS=" + params)
+        }
+        if let protections = launch.settings.tuning?.protectionsJSON {
+            env += ["FTA_PROTECTIONS=" + protections, "FTA_LAUNCHER=" + launch.launcher]
+        }
         return ContainerCreate(
             Image: launch.image,
             User: user,
             Entrypoint: ["/bin/sh", "-c"],
             Cmd: [startScript],
-            Env: [
-                "FTA_CONFIG=" + String(decoding: config, as: UTF8.self),
-                "FTA_STRATEGY=" + launch.settings.strategy.className,
-                "FTA_STRATEGY_SOURCE=" + launch.settings.strategy.pythonSource,
-                // Read-only root: Python and Freqtrade write caches under HOME.
-                "HOME=/tmp",
-                "PYTHONDONTWRITEBYTECODE=1",
-            ],
+            Env: env,
             Labels: labels(bot: launch.botID, client: launch.clientID),
             Healthcheck: HealthConfig(
                 Test: ["CMD", "python3", "-c", healthProbe],

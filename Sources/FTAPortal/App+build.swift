@@ -29,12 +29,16 @@ public struct PortalServices: Sendable {
     public let doctor: Doctor
     public let lockdown: Lockdown
     public let metrics: PortalMetrics
+    /// The strategy lab: validations, market data and backtests, one job at a time.
+    public let lab: StrategyLab
     /// The API description file, read once here: a file changed later is served from the next start.
     public let apiDescription: APIDescription
     public let logger: Logger
 
     /// Builds every service from the configuration, in dependency order.
-    public init(configuration: PortalConfiguration, database: AppDatabase, runtime: any BotRuntime, logger: Logger) throws {
+    /// `labRuntime`: where lab jobs run when not on `runtime` itself (tests bring a scripted one).
+    public init(configuration: PortalConfiguration, database: AppDatabase, runtime: any BotRuntime, logger: Logger,
+                labRuntime: (any LabJobRuntime)? = nil) throws {
         guard let secretBox = configuration.secretBox else {
             throw ConfigurationError(variable: "FTA_SECRET_KEY", problem: "must be 64 hex characters (32 bytes)")
         }
@@ -63,6 +67,11 @@ public struct PortalServices: Sendable {
                                  metrics: metrics, clock: clock)
         doctor = Doctor(configuration: configuration, runtime: runtime, database: database, lifecycle: lifecycle, bridge: bridge)
         lockdown = Lockdown(database: database, lifecycle: lifecycle, audit: audit, logger: logger)
+        // The lab runs its jobs on the bots' runtime when that runtime can run jobs; without, its
+        // endpoints answer that the runtime is unavailable.
+        lab = StrategyLab(database: database, runtime: labRuntime ?? runtime as? any LabJobRuntime, lifecycle: lifecycle, admission: admission, audit: audit,
+                          bridge: bridge, image: configuration.botImage, exchangeOverride: configuration.exchangeOverride,
+                          settings: configuration.lab, logger: logger)
         apiDescription = APIDescription.load(webRoot: configuration.webRoot)
     }
 }
@@ -92,6 +101,8 @@ public func buildRouter(_ services: PortalServices) -> Router<PortalContext> {
     api.addRoutes(ClientsController(database: services.database, accounts: services.accounts, hasher: services.hasher, audit: services.audit, admission: services.admission).endpoints)
     api.addRoutes(BotsController(database: services.database, lifecycle: services.lifecycle, bridge: services.bridge, hub: services.hub,
                                  audit: services.audit, allowTestStrategies: configuration.allowTestStrategies).endpoints)
+    api.addRoutes(LabController(database: services.database, lab: services.lab, lifecycle: services.lifecycle, audit: services.audit,
+                                allowTestStrategies: configuration.allowTestStrategies).endpoints)
     api.addRoutes(DashboardController(database: services.database, summaries: services.summaries, live: services.live, audit: services.audit).endpoints)
     api.addRoutes(AuditController(database: services.database).endpoints)
     return router
@@ -118,6 +129,7 @@ public func buildApplication(_ configuration: PortalConfiguration, runtime: any 
         LiveService(hub: services.live, summaries: services.summaries, interval: .seconds(5), logger: logger),
         BotEventFeed(database: database, lifecycle: services.lifecycle, bridge: services.bridge, live: services.live, logger: logger),
         AlertService(services: services, logger: logger),
+        StrategyLabService(lab: services.lab),
         AuditRetentionService(retention: AuditRetention(database: database, days: configuration.auditRetentionDays,
                                                         directory: configuration.auditArchiveDirectory),
                               audit: services.audit, logger: logger)

@@ -13,10 +13,24 @@ public struct BotLaunch: Sendable {
     public var exchangeOverride: ExchangeOverride?
     /// Which paper wallet the bot trades in (BotRecord.walletResets, BotPaths.database(generation:)).
     public var walletGeneration: Int
+    /// The strategy's whole source: a shipped one's from this release, a custom one's as stored
+    /// for the exact version `settings.strategy` names.
+    public var strategySource: String
+    /// The Python that starts Freqtrade with tuned protections (docs/strategy-lab.md); used only
+    /// when the settings tune protections.
+    public var launcher: String = ""
 
     public init(botID: BotID, clientID: ClientID, settings: BotSettings, secrets: BotSecrets, image: String, exchangeOverride: ExchangeOverride?,
-                walletGeneration: Int = 0) {
+                walletGeneration: Int = 0, strategySource: String? = nil) {
         self.walletGeneration = walletGeneration
+        if let strategySource {
+            self.strategySource = strategySource
+        } else if case .shipped(let shipped) = settings.strategy {
+            self.strategySource = shipped.pythonSource
+        } else {
+            // A custom strategy's source comes from the store; a launch without it fails at import, loudly.
+            self.strategySource = ""
+        }
         self.botID = botID
         self.clientID = clientID
         self.settings = settings

@@ -223,6 +223,7 @@ public struct AppDatabase: Sendable {
             try db.create(index: "botEventsByClient", on: "botEvents", columns: ["clientId", "id"])
             try db.create(index: "botEventsByBot", on: "botEvents", columns: ["botId", "id"])
         }
+        registerLabMigration(&migrator)
         return migrator
     }
 }

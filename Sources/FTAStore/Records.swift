@@ -10,6 +10,8 @@ public struct ClientRecord: Codable, Sendable, Equatable, FetchableRecord, Persi
     /// Overrides the server's default per-client bot quota when set.
     public var maxBots: Int?
     public var createdAt: Date
+    /// Whether the client's users may upload their own strategies (the operator's choice, off by default).
+    public var customStrategies: Bool = false
 
     public init(id: ClientID, name: String, maxBots: Int? = nil, createdAt: Date = Date()) {
         self.id = id
@@ -98,6 +100,8 @@ public struct BotRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
     /// Paper-wallet resets so far: the bot trades in its volume's database number `walletResets`,
     /// the earlier ones stay there as archives (BotPaths.database(generation:)).
     public var walletResets: Int = 0
+    /// The strategy tuning (StrategyTuning as JSON), nil when none.
+    public var tuning: String?
 
     /// The stored settings are newer than the running container's.
     public var pendingRestart: Bool {
@@ -118,6 +122,7 @@ public struct BotRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
         self.timeframe = settings.timeframe
         self.strategy = settings.strategy.rawValue
         self.size = settings.size
+        self.tuning = Self.tuningText(settings.tuning)
         self.state = .created
         self.desiredState = desiredState
         self.createdAt = now
@@ -135,7 +140,14 @@ public struct BotRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
         timeframe = settings.timeframe
         strategy = settings.strategy.rawValue
         size = settings.size
+        tuning = Self.tuningText(settings.tuning)
     }
+
+    static func tuningText(_ tuning: StrategyTuning?) -> String? {
+        tuning.map { String(decoding: try! JSONEncoder().encode($0), as: UTF8.self) }
+    }
+
+    public var tuningValue: StrategyTuning? { tuning.flatMap { try? JSONDecoder().decode(StrategyTuning.self, from: Data($0.utf8)) } }
 
     public var pairList: [String] { (try? JSONDecoder().decode([String].self, from: Data(pairs.utf8))) ?? [] }
 
@@ -144,8 +156,9 @@ public struct BotRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
     public func settings(allowTestStrategies: Bool = true) throws(FieldErrors) -> BotSettings {
         try BotDraft(
             name: name, exchange: exchange, pairs: pairList, stakeCurrency: stakeCurrency, stakeAmount: stakeAmount,
-            dryRunWallet: dryRunWallet, maxOpenTrades: maxOpenTrades, timeframe: timeframe, strategy: strategy, size: size.rawValue
-        ).validated(allowTestStrategies: allowTestStrategies)
+            dryRunWallet: dryRunWallet, maxOpenTrades: maxOpenTrades, timeframe: timeframe, strategy: strategy, size: size.rawValue,
+            tuning: tuningValue
+        ).validated(allowTestStrategies: allowTestStrategies, custom: .trustedRows)
     }
 }
 

@@ -9,7 +9,9 @@ func makeRuntime(_ configuration: PortalConfiguration, logger: Logger) throws ->
     try DockerBotRuntime(
         proxyURL: configuration.dockerURL,
         options: .init(image: configuration.botImage, engineSocket: configuration.engineSocket, botSwap: configuration.botSwap,
-                       botDiskMB: configuration.botDiskMB),
+                       botDiskMB: configuration.botDiskMB,
+                       // A data set gets the lab's whole cap where the store enforces volume caps.
+                       dataDiskMB: configuration.botDiskMB == nil ? nil : min(configuration.lab.dataCapMB, 8192)),
         logger: logger
     )
 }

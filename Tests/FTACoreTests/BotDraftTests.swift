@@ -14,7 +14,7 @@ struct BotDraftTests {
         let settings = try validDraft.validated()
         #expect(settings.pairs == ["BTC/USDT", "ETH/USDT"])
         #expect(settings.stakeAmount == .fixed(100))
-        #expect(settings.strategy == .emaCross)
+        #expect(settings.strategy == .shipped(.emaCross))
     }
 
     @Test("every missing field is reported by name at once")
@@ -64,7 +64,7 @@ struct BotDraftTests {
         var draft = validDraft
         draft.strategy = "FtaQuickTest"
         #expect(throws: FieldErrors.self) { try draft.validated() }
-        #expect(try draft.validated(allowTestStrategies: true).strategy == .quickTest)
+        #expect(try draft.validated(allowTestStrategies: true).strategy == .shipped(.quickTest))
     }
 
     @Test("ids follow the one rule", arguments: ["a", "acme", "a-1", "0abc", String(repeating: "a", count: 31)])

@@ -126,7 +126,8 @@ struct OpenAPITests {
     /// the public answer, never with the router's "No such page or endpoint." 404 or a 405.
     @Test("each described operation is dispatched by the router to a handler")
     func describedOperationsAreDispatched() async throws {
-        let samples = ["botId": "acme-bot", "clientId": "acme", "userId": "1", "tradeId": "1", "lockId": "1"]
+        let samples = ["botId": "acme-bot", "clientId": "acme", "userId": "1", "tradeId": "1", "lockId": "1",
+                       "name": "FtaEmaCross", "backtestId": "bt3f9a0c1d2e", "key": "binance-5m"]
         let operations = try Self.describedOperations()
         try await Harness().test { client in
             for operation in operations.sorted() {

@@ -47,12 +47,13 @@ struct Harness {
         ("root", .admin, nil), ("alice", .owner, "acme"), ("victor", .viewer, "acme"), ("gina", .owner, "globex"),
     ]
 
-    init(_ overrides: [String: String] = [:], runtime: (any BotRuntime)? = nil, logger: Logger = Logger(label: "test")) async throws {
+    init(_ overrides: [String: String] = [:], runtime: (any BotRuntime)? = nil, labRuntime: (any LabJobRuntime)? = nil,
+         logger: Logger = Logger(label: "test")) async throws {
         let fake = InMemoryBotRuntime()
         self.runtime = fake
         let database = try AppDatabase.inMemory()
         services = try PortalServices(configuration: try testConfiguration(overrides), database: database, runtime: runtime ?? fake,
-                                      logger: logger)
+                                      logger: logger, labRuntime: labRuntime)
         #expect(try await database.createClient(ClientRecord(id: ClientID("acme")!, name: "Acme Ltd")) == .created)
         #expect(try await database.createClient(ClientRecord(id: ClientID("globex")!, name: "Globex Corp")) == .created)
         // One bcrypt hash for every seeded user: hashing is slow by design.

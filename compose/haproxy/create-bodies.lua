@@ -1,4 +1,5 @@
--- fta socket proxy: the policy for the three create bodies (container, network, volume).
+-- fta socket proxy: the policy for the create bodies (bot container, lab job container, network,
+-- bot volume, data volume).
 --
 -- Loaded by haproxy.cfg (lua-load, relative to the cfg's own directory), called as
 -- `http-request lua.fta_create_body` once the framing rules there have passed. It sets the
@@ -6,10 +7,11 @@
 -- denies anything else, so a Lua error (no verdict at all) is a denial too: fail closed.
 --
 -- Why a parser and not regexes: the proxy must REQUIRE fta's whole hardened shape, bind names
--- across the request (the bot in ?name= = its volume = its fta.bot label; the client in the
--- fta.client label = its network), and still accept any insignificant whitespace and any key
--- order. Regexes can forbid keys, but cannot require a value at a given place in a JSON tree
--- independently of order, nor compare two places with each other.
+-- across the request (the bot in ?name= = its volume = its fta.bot label; the job in ?name= = its
+-- fta.job label; the client in the fta.client label = its network), and still accept any
+-- insignificant whitespace and any key order. Regexes can forbid keys, but cannot require a
+-- value at a given place in a JSON tree independently of order, nor compare two places with
+-- each other.
 --
 -- How the parser sees what the engine's decoder (Go's encoding/json) sees:
 --   - Go matches struct keys case-insensitively and lets the last duplicate win (nested objects
@@ -50,6 +52,8 @@ local LIMIT = {
 }
 local BOT_USER = "1000:1000"
 local USER_DATA = "/freqtrade/user_data"
+-- Where a lab job sees its shared candle cache (docs/proxy.md, Lab jobs).
+local JOB_DATA = USER_DATA  -- the image owns it as uid 1000, so a new data volume does too
 
 -- ---------------------------------------------------------------------------------------------
 -- A strict JSON parser. Objects, arrays and numbers carry a metatable so that the checks can
@@ -319,30 +323,20 @@ local HEALTH_KEYS = set("Test", "Interval", "Timeout", "Retries", "StartPeriod")
 local NO_NEW_PRIVILEGES = set("no-new-privileges", "no-new-privileges:true", "no-new-privileges=true")
 local MAX_NS = 86400 * 1000000000   -- a day, in nanoseconds: far beyond any health timing fta uses
 
--- POST /containers/create?name=fta-bot-<bot>: fta's hardened bot, for that bot and its client.
-local function check_container(c, bot)
-    only_keys(c, CONTAINER_KEYS, CONTAINER_NAMED, "ctr.key")
-    local labels = c.Labels
-    must(exact_map(labels, { ["fta.bot"] = bot, ["fta.client"] = true, ["fta.managed"] = "true" })
-        and is_id(labels["fta.client"]), "ctr.labels")
-    local network = "fta-client-" .. labels["fta.client"]
+-- The process: who runs what. Shared by bots and jobs.
+local function check_process(c)
     must(c.User == BOT_USER, "ctr.user")
     must(type(c.Image) == "string" and #c.Image <= 255 and find(c.Image, "^[a-z0-9][a-z0-9._/:@-]*$"), "ctr.image")
     must(c.Entrypoint == nil or strings(c.Entrypoint), "ctr.command")
     must(c.Cmd == nil or strings(c.Cmd), "ctr.command")
     must(c.Env == nil or strings(c.Env), "ctr.env")
     must(c.StopTimeout == nil or integer(c.StopTimeout, 0, LIMIT.stop_timeout_max), "ctr.stoptimeout")
-    local health = c.Healthcheck
-    if health ~= nil then
-        must(is_object(health), "ctr.healthcheck")
-        only_keys(health, HEALTH_KEYS, CONTAINER_NAMED, "ctr.key")
-        must(strings(health.Test) and #health.Test >= 1, "ctr.healthcheck")
-        for _, field in ipairs({ "Interval", "Timeout", "StartPeriod" }) do
-            must(health[field] == nil or integer(health[field], 0, MAX_NS), "ctr.healthcheck")
-        end
-        must(health.Retries == nil or integer(health.Retries, 0, 100), "ctr.healthcheck")
-    end
+end
 
+-- The hardened HostConfig, shared by bots and jobs: every field required, every bound checked.
+-- With `no_swap` (jobs) MemorySwap must equal Memory. Returns HostConfig; its RestartPolicy,
+-- Mounts and NetworkMode are the caller's to check (they differ between bots and jobs).
+local function check_host(c, no_swap)
     local host = c.HostConfig
     must(is_object(host), "ctr.hostconfig")
     only_keys(host, HOST_KEYS, CONTAINER_NAMED, "ctr.key")
@@ -354,7 +348,7 @@ local function check_container(c, bot)
     must(memory, "ctr.memory")
     -- Equal to Memory: no swap; above it: RAM and swap together. -1 (unlimited) and 0 (twice
     -- Memory, the engine's default) are not fta's.
-    must(integer(host.MemorySwap, memory, LIMIT.memory_swap_max), "ctr.memoryswap")
+    must(integer(host.MemorySwap, memory, no_swap and memory or LIMIT.memory_swap_max), "ctr.memoryswap")
     must(integer(host.NanoCpus, 1, LIMIT.nano_cpus_max), "ctr.nanocpus")
     must(integer(host.PidsLimit, 1, LIMIT.pids_max), "ctr.pidslimit")
     must(is_object(host.Tmpfs) and next(host.Tmpfs, next(host.Tmpfs)) == nil and tmpfs_ok(host.Tmpfs["/tmp"]), "ctr.tmpfs")
@@ -364,6 +358,41 @@ local function check_container(c, bot)
     local log_size = exact_map(log.Config, { ["max-size"] = true, ["max-file"] = true }) and size_bytes(log.Config["max-size"], KM)
     must(log.Type == "json-file" and log_size and log_size >= 1 and log_size <= LIMIT.log_size_max
         and log.Config["max-file"]:match("^[1-9]%d?$") and tonumber(log.Config["max-file"]) <= LIMIT.log_files_max, "ctr.logconfig")
+    return host
+end
+
+-- One client's network only, in both places the engine reads it: NetworkMode and the single
+-- entry of NetworkingConfig.EndpointsConfig.
+local function check_client_network(c, host, network, mode_rule, endpoints_rule)
+    must(host.NetworkMode == network, mode_rule)
+    local networking = c.NetworkingConfig
+    must(is_object(networking), endpoints_rule)
+    only_keys(networking, set("EndpointsConfig"), CONTAINER_NAMED, "ctr.key")
+    local endpoints = networking.EndpointsConfig
+    must(is_object(endpoints) and is_object(endpoints[network]) and next(endpoints[network]) == nil
+        and next(endpoints, next(endpoints)) == nil, endpoints_rule)
+end
+
+-- POST /containers/create?name=fta-bot-<bot>: fta's hardened bot, for that bot and its client.
+local function check_container(c, bot)
+    only_keys(c, CONTAINER_KEYS, CONTAINER_NAMED, "ctr.key")
+    local labels = c.Labels
+    must(exact_map(labels, { ["fta.bot"] = bot, ["fta.client"] = true, ["fta.managed"] = "true" })
+        and is_id(labels["fta.client"]), "ctr.labels")
+    local network = "fta-client-" .. labels["fta.client"]
+    check_process(c)
+    local health = c.Healthcheck
+    if health ~= nil then
+        must(is_object(health), "ctr.healthcheck")
+        only_keys(health, HEALTH_KEYS, CONTAINER_NAMED, "ctr.key")
+        must(strings(health.Test) and #health.Test >= 1, "ctr.healthcheck")
+        for _, field in ipairs({ "Interval", "Timeout", "StartPeriod" }) do
+            must(health[field] == nil or integer(health[field], 0, MAX_NS), "ctr.healthcheck")
+        end
+        must(health.Retries == nil or integer(health.Retries, 0, 100), "ctr.healthcheck")
+    end
+
+    local host = check_host(c)
     local restart = host.RestartPolicy
     if restart ~= nil then
         must(is_object(restart), "ctr.restart")
@@ -373,7 +402,8 @@ local function check_container(c, bot)
             or (restart.Name == "on-failure" and integer(restart.MaximumRetryCount, 1, LIMIT.restarts_max)), "ctr.restart")
     end
 
-    -- Its own volume only, where fta mounts it.
+    -- Its own volume only, where fta mounts it. Never a data volume (fta-data-*): those are the
+    -- lab's, shared by every client's jobs.
     local mounts = host.Mounts
     must(is_array(mounts) and #mounts == 1 and is_object(mounts[1]), "ctr.mounts")
     local mount = mounts[1]
@@ -381,14 +411,61 @@ local function check_container(c, bot)
     must(mount.Type == "volume" and mount.Source == "fta-bot-" .. bot and mount.Target == USER_DATA
         and (mount.ReadOnly == nil or type(mount.ReadOnly) == "boolean"), "ctr.mounts")
 
-    -- Its own client's network only, in both places the engine reads it.
-    must(host.NetworkMode == network, "ctr.networkmode")
-    local networking = c.NetworkingConfig
-    must(is_object(networking), "ctr.endpoints")
-    only_keys(networking, set("EndpointsConfig"), CONTAINER_NAMED, "ctr.key")
-    local endpoints = networking.EndpointsConfig
-    must(is_object(endpoints) and is_object(endpoints[network]) and next(endpoints[network]) == nil
-        and next(endpoints, next(endpoints)) == nil, "ctr.endpoints")
+    check_client_network(c, host, network, "ctr.networkmode", "ctr.endpoints")
+end
+
+-- POST /containers/create?name=fta-job-<job>: a one-shot lab job (validate, download, backtest)
+-- with the bots' hardening, plus what makes it one-shot and confines it by kind:
+--   validate  runs a client's strategy code to read its parameters: no volume, no network at all.
+--   download  fetches candles into the shared cache: that one data volume, writable, and its
+--             client's network (the exchange, or the market simulator in tests).
+--   backtest  runs a client's strategy on the cache: the same volume READ-ONLY (a client's code
+--             must not alter the candles other clients' backtests read), its client's network.
+-- A job never mounts a bot's volume (fta-bot-*): a client's code would read that bot's database
+-- and config. It never restarts (RestartPolicy {"Name":"no"} is required, not defaulted: the
+-- engine's default is the daemon's, which fta does not control) and has no healthcheck.
+local JOB_KINDS = set("validate", "download", "backtest")
+local JOB_KEYS = set("Cmd", "Entrypoint", "Env", "HostConfig", "Image", "Labels", "NetworkingConfig", "StopTimeout",
+    "User")
+local JOB_NAMED = setmetatable({ healthcheck = "job.healthcheck" }, { __index = CONTAINER_NAMED })
+
+local function check_job(c, job)
+    only_keys(c, JOB_KEYS, JOB_NAMED, "ctr.key")
+    local labels = c.Labels
+    must(exact_map(labels, { ["fta.managed"] = "true", ["fta.job"] = job, ["fta.client"] = true, ["fta.kind"] = true })
+        and is_id(labels["fta.client"]), "job.labels")
+    local kind = labels["fta.kind"]
+    must(JOB_KINDS[kind], "job.kind")
+    check_process(c)
+    -- Jobs never swap: MemorySwap equals Memory (a job that needs more memory fails, visibly,
+    -- instead of slowing every bot on the host down).
+    local host = check_host(c, true)
+    must(exact_map(host.RestartPolicy, { Name = "no" }), "job.restart")
+
+    local mounts = host.Mounts
+    if kind == "validate" then
+        must(mounts == nil or (is_array(mounts) and #mounts == 0), "job.mounts")
+        must(host.NetworkMode == "none", "job.networkmode")
+        -- No endpoint anywhere. An empty NetworkingConfig ({} or {"EndpointsConfig":{}}) attaches
+        -- nothing and is accepted; fta sends none.
+        local networking = c.NetworkingConfig
+        if networking ~= nil then
+            must(is_object(networking), "job.endpoints")
+            only_keys(networking, set("EndpointsConfig"), CONTAINER_NAMED, "ctr.key")
+            local endpoints = networking.EndpointsConfig
+            must(endpoints == nil or (is_object(endpoints) and next(endpoints) == nil), "job.endpoints")
+        end
+        return
+    end
+    must(is_array(mounts) and #mounts == 1 and is_object(mounts[1]), "job.mounts")
+    local mount = mounts[1]
+    only_keys(mount, set("Type", "Source", "Target", "ReadOnly"), CONTAINER_NAMED, "ctr.key")
+    -- A backtest must say ReadOnly true (absent means writable); a download writes (false or absent).
+    local access = (kind == "backtest" and mount.ReadOnly == true)
+        or (kind == "download" and (mount.ReadOnly == nil or mount.ReadOnly == false))
+    must(mount.Type == "volume" and id_after("fta-data-", mount.Source) and mount.Target == JOB_DATA and access,
+        "job.mounts")
+    check_client_network(c, host, "fta-client-" .. labels["fta.client"], "job.networkmode", "job.endpoints")
 end
 
 local NETWORK_NAMED = {}
@@ -416,17 +493,27 @@ local function check_network(n)
     must(exact_map(n.Options, { ["com.docker.network.bridge.enable_icc"] = "false" }), "net.options")
 end
 
--- POST /volumes/create: a bot's volume exactly as fta makes it.
--- Its one driver option is its cap: `size`, which the local driver turns into an XFS project
+-- POST /volumes/create: a bot's volume or a data volume, exactly as fta makes them.
+-- Their one driver option is their cap: `size`, which the local driver turns into an XFS project
 -- quota (docs/security.md). type, device and o would mount anything (a bind of /, a share).
 local MIN_VOLUME_MB, MAX_VOLUME_MB = 16, 8192
+local VOLUME_KEYS = set("Driver", "DriverOpts", "Labels", "Name")
+local VOLUME_NAMED = { driveropts = "vol.driveropts", clustervolumespec = "vol.driveropts" }
+
 local function check_volume(v)
-    only_keys(v, set("Driver", "DriverOpts", "Labels", "Name"), { driveropts = "vol.driveropts", clustervolumespec = "vol.driveropts" }, "vol.key")
-    local bot = id_after("fta-bot-", v.Name)
-    must(bot, "vol.name")
+    only_keys(v, VOLUME_KEYS, VOLUME_NAMED, "vol.key")
+    local bot, data = id_after("fta-bot-", v.Name), id_after("fta-data-", v.Name)
+    must(bot or data, "vol.name")
     must(v.Driver == "local", "vol.driver")
-    must(exact_map(v.Labels, { ["fta.bot"] = bot, ["fta.client"] = true, ["fta.managed"] = "true" })
-        and is_id(v.Labels["fta.client"]), "vol.labels")
+    if bot then
+        must(exact_map(v.Labels, { ["fta.bot"] = bot, ["fta.client"] = true, ["fta.managed"] = "true" })
+            and is_id(v.Labels["fta.client"]), "vol.labels")
+    else
+        -- fta-data-<key>: the lab's shared candle cache for one exchange and timeframe. It belongs
+        -- to no client and no bot, so its labels name neither, and a bot's labels cannot pass for
+        -- it (nor its labels for a bot's).
+        must(exact_map(v.Labels, { ["fta.data"] = data, ["fta.managed"] = "true" }), "vol.labels")
+    end
     if v.DriverOpts ~= nil then
         must(exact_map(v.DriverOpts, { size = true }), "vol.driveropts")
         local mb = tonumber(string.match(v.DriverOpts.size, "^([1-9][0-9]*)m$") or "")
@@ -442,6 +529,11 @@ local function verdict(txn)
         local bot = id_after("fta-bot-", txn.f:url_param("name"))
         must(bot, "ctr.name")
         check_container(body, bot)
+    elseif route == "job.create" then
+        -- Likewise ?name=fta-job-<id> only.
+        local job = id_after("fta-job-", txn.f:url_param("name"))
+        must(job, "job.name")
+        check_job(body, job)
     elseif route == "net.create" then
         check_network(body)
     elseif route == "vol.create" then

@@ -55,6 +55,8 @@ export function brandMark() {
 function navItems(me) {
   const items = [{ href: '/dashboard.html', label: 'Dashboard' }];
   if (canManage(me)) items.push({ href: '/bot-new.html', label: 'New bot' });
+  // The strategy lab (issue 16): every role; viewers see the backtests and strategies, no forms.
+  items.push({ href: '/lab.html', label: 'Lab' });
   if (isAdmin(me)) {
     items.push(
       { href: '/admin-clients.html', label: 'Clients' },

@@ -51,8 +51,26 @@ public struct BotSettings: Sendable, Equatable, Codable {
     public var dryRunWallet: Double
     public var maxOpenTrades: Int
     public var timeframe: String
-    public var strategy: ShippedStrategy
+    public var strategy: StrategyRef
     public var size: BotSize
+    /// What the client tuned of the strategy (ROI, stop-loss, trailing, protections, parameters).
+    public var tuning: StrategyTuning? = nil
+
+    /// Settings fta makes itself (a validation probe); a client's always come from `BotDraft.validated`.
+    public init(name: String, exchange: String, pairs: [String], stakeCurrency: String, stakeAmount: StakeAmount, dryRunWallet: Double,
+                maxOpenTrades: Int, timeframe: String, strategy: StrategyRef, size: BotSize, tuning: StrategyTuning? = nil) {
+        self.name = name
+        self.exchange = exchange
+        self.pairs = pairs
+        self.stakeCurrency = stakeCurrency
+        self.stakeAmount = stakeAmount
+        self.dryRunWallet = dryRunWallet
+        self.maxOpenTrades = maxOpenTrades
+        self.timeframe = timeframe
+        self.strategy = strategy
+        self.size = size
+        self.tuning = tuning
+    }
 }
 
 /// What a client typed for a new bot, before validation. Every field is optional so that a
@@ -68,12 +86,14 @@ public struct BotDraft: Sendable, Equatable, Codable {
     public var timeframe: String?
     public var strategy: String?
     public var size: String?
+    public var tuning: StrategyTuning?
 
     public init(
         name: String? = nil, exchange: String? = nil, pairs: [String]? = nil, stakeCurrency: String? = nil,
         stakeAmount: String? = nil, dryRunWallet: Double? = nil, maxOpenTrades: Int? = nil,
-        timeframe: String? = nil, strategy: String? = nil, size: String? = nil
+        timeframe: String? = nil, strategy: String? = nil, size: String? = nil, tuning: StrategyTuning? = nil
     ) {
+        self.tuning = tuning
         self.name = name
         self.exchange = exchange
         self.pairs = pairs
@@ -88,7 +108,8 @@ public struct BotDraft: Sendable, Equatable, Codable {
 
     /// Validates every field and returns the settings, or every problem found, by field.
     /// - Parameter allowTestStrategies: whether test-only strategies may be chosen (operator setting).
-    public func validated(allowTestStrategies: Bool = false) throws(FieldErrors) -> BotSettings {
+    /// - Parameter custom: the client's validated custom strategies, which `custom:<Name>` resolves against.
+    public func validated(allowTestStrategies: Bool = false, custom: CustomStrategyCatalog = .none) throws(FieldErrors) -> BotSettings {
         var errors = FieldErrors()
         func required<T>(_ value: T?, _ field: String) -> T? {
             if value == nil { errors.add(field, "is required") }
@@ -154,15 +175,22 @@ public struct BotDraft: Sendable, Equatable, Codable {
             errors.add("timeframe", "must be one of \(BotCatalog.timeframes.joined(separator: ", "))")
         }
 
-        var strategy: ShippedStrategy?
+        var strategy: StrategyRef?
         if let text = required(self.strategy, "strategy") {
-            strategy = ShippedStrategy(rawValue: text)
             let offered = ShippedStrategy.offered(allowTestStrategies: allowTestStrategies)
-            if strategy == nil || !offered.contains(strategy!) {
-                strategy = nil
-                errors.add("strategy", "must be one of \(offered.map(\.rawValue).joined(separator: ", "))")
+            if text.hasPrefix(StrategyRef.customPrefix) {
+                switch custom.resolve(text) {
+                case .success(let ref): strategy = ref
+                case .failure(let problem): errors.add("strategy", problem.message)
+                }
+            } else if let shipped = ShippedStrategy(rawValue: text), offered.contains(shipped) {
+                strategy = .shipped(shipped)
+            } else {
+                errors.add("strategy", "must be one of \(offered.map(\.rawValue).joined(separator: ", ")), or custom:<YourStrategy>")
             }
         }
+
+        if let tuning { for (field, message) in tuning.problems() { errors.add(field, message) } }
 
         var size: BotSize?
         if let text = required(self.size, "size") {
@@ -173,7 +201,8 @@ public struct BotDraft: Sendable, Equatable, Codable {
         try errors.throwIfAny()
         return BotSettings(
             name: name!, exchange: exchange!, pairs: pairs!, stakeCurrency: stakeCurrency!, stakeAmount: stake!,
-            dryRunWallet: wallet!, maxOpenTrades: maxOpenTrades!, timeframe: timeframe!, strategy: strategy!, size: size!
+            dryRunWallet: wallet!, maxOpenTrades: maxOpenTrades!, timeframe: timeframe!, strategy: strategy!, size: size!,
+            tuning: tuning.flatMap { $0.isEmpty ? nil : $0 }
         )
     }
 
@@ -193,7 +222,7 @@ extension BotDraft {
     public init(_ settings: BotSettings) {
         self.init(name: settings.name, exchange: settings.exchange, pairs: settings.pairs, stakeCurrency: settings.stakeCurrency,
                   stakeAmount: settings.stakeAmount.description, dryRunWallet: settings.dryRunWallet, maxOpenTrades: settings.maxOpenTrades,
-                  timeframe: settings.timeframe, strategy: settings.strategy.rawValue, size: settings.size.rawValue)
+                  timeframe: settings.timeframe, strategy: settings.strategy.rawValue, size: settings.size.rawValue, tuning: settings.tuning)
     }
 }
 

@@ -87,8 +87,54 @@ public func renderFreqtradeConfig(
         strategyPath: BotPaths.strategies,
         dbURL: BotPaths.database(generation: walletGeneration),
         logfile: BotPaths.logfile,
-        userDataDir: BotPaths.userData
+        userDataDir: BotPaths.userData,
+        tuning: settings.tuning?.configKeys ?? [:]
     )
+    return encodeConfig(config)
+}
+
+/// Where a lab job (validation, download, backtest) keeps its files: the strategy and config in
+/// the tmpfs like a bot's, the market data in the shared cache volume (read-only to backtests).
+public enum LabPaths {
+    /// The data volume's mount point: Freqtrade's images own it as uid 1000 (bots write their
+    /// trades there), so the engine gives a fresh data volume that ownership and the job can write.
+    public static let dataDir = "/freqtrade/user_data"
+    public static let userDir = "/tmp/fta/user_data"
+}
+
+/// The Freqtrade config of a lab job: the bot's trading settings and tuning, dry-run, no keys,
+/// and no API server, trade database or log file (a one-shot job serves nothing and keeps nothing).
+public func renderLabConfig(settings: BotSettings, exchangeOverride: ExchangeOverride? = nil) -> Data {
+    let config = FreqtradeConfig(
+        botName: "fta-lab",
+        dryRun: true,
+        dryRunWallet: settings.dryRunWallet,
+        maxOpenTrades: settings.maxOpenTrades,
+        stakeCurrency: settings.stakeCurrency,
+        stakeAmount: settings.stakeAmount,
+        timeframe: settings.timeframe,
+        initialState: "running",
+        tradingMode: "spot",
+        exchange: .init(
+            name: settings.exchange, key: "", secret: "",
+            ccxtConfig: exchangeOverride?.ccxtConfig ?? .object([:]),
+            ccxtAsyncConfig: exchangeOverride?.ccxtAsyncConfig ?? .object([:]),
+            pairWhitelist: settings.pairs, pairBlacklist: [],
+            enableWebsockets: exchangeOverride == nil ? nil : false
+        ),
+        apiServer: nil,
+        strategy: settings.strategy.className,
+        strategyPath: BotPaths.strategies,
+        dbURL: nil,
+        logfile: nil,
+        userDataDir: LabPaths.userDir,
+        datadir: LabPaths.dataDir,
+        tuning: settings.tuning?.configKeys ?? [:]
+    )
+    return encodeConfig(config)
+}
+
+private func encodeConfig(_ config: FreqtradeConfig) -> Data {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     // Every field is a plain value: encoding cannot fail.
@@ -108,12 +154,22 @@ struct FreqtradeConfig: Encodable {
     var initialState: String
     var tradingMode: String
     var exchange: Exchange
-    var apiServer: APIServer
+    var apiServer: APIServer?
     var strategy: String
     var strategyPath: String
-    var dbURL: String
-    var logfile: String
+    var dbURL: String?
+    var logfile: String?
     var userDataDir: String
+    var datadir: String? = nil
+    /// ROI, stop-loss and trailing from the client's tuning (StrategyTuning.configKeys).
+    var tuning: [String: JSONValue] = [:]
+
+    struct DynamicKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
 
     // Fixed settings Freqtrade's schema requires, with the values a paper-trading bot wants.
     // No fiat_display_currency: it makes Freqtrade call a price API at start and for reports.
@@ -204,7 +260,7 @@ struct FreqtradeConfig: Encodable {
         case maxOpenTrades = "max_open_trades", stakeCurrency = "stake_currency", stakeAmount = "stake_amount"
         case timeframe, strategy, logfile, exchange, pairlists, telegram, internals, unfilledtimeout
         case initialState = "initial_state", tradingMode = "trading_mode", apiServer = "api_server"
-        case strategyPath = "strategy_path", dbURL = "db_url", userDataDir = "user_data_dir"
+        case strategyPath = "strategy_path", dbURL = "db_url", userDataDir = "user_data_dir", datadir
         case tradableBalanceRatio = "tradable_balance_ratio"
         case cancelOpenOrdersOnExit = "cancel_open_orders_on_exit", forceEntryEnable = "force_entry_enable"
         case entryPricing = "entry_pricing", exitPricing = "exit_pricing"
@@ -226,12 +282,15 @@ struct FreqtradeConfig: Encodable {
         try c.encode(initialState, forKey: .initialState)
         try c.encode(tradingMode, forKey: .tradingMode)
         try c.encode(exchange, forKey: .exchange)
-        try c.encode(apiServer, forKey: .apiServer)
+        try c.encodeIfPresent(apiServer, forKey: .apiServer)
         try c.encode(strategy, forKey: .strategy)
         try c.encode(strategyPath, forKey: .strategyPath)
-        try c.encode(dbURL, forKey: .dbURL)
-        try c.encode(logfile, forKey: .logfile)
+        try c.encodeIfPresent(dbURL, forKey: .dbURL)
+        try c.encodeIfPresent(logfile, forKey: .logfile)
         try c.encode(userDataDir, forKey: .userDataDir)
+        try c.encodeIfPresent(datadir, forKey: .datadir)
+        var tuned = encoder.container(keyedBy: DynamicKey.self)
+        for (key, value) in tuning { try tuned.encode(value, forKey: DynamicKey(stringValue: key)) }
         try c.encode(tradableBalanceRatio, forKey: .tradableBalanceRatio)
         try c.encode(cancelOpenOrdersOnExit, forKey: .cancelOpenOrdersOnExit)
         try c.encode(forceEntryEnable, forKey: .forceEntryEnable)

@@ -54,6 +54,8 @@ public struct Admission: Sendable {
     public let defaultMaxBots: Int
     /// What the host's memory holds: shared by the starts, the budget views and the reconciler.
     public let gauge: MemoryGauge
+    /// What the strategy lab's running job holds: counted with the bots (StrategyLab).
+    public let lab = LabMemoryHold()
 
     public init(policy: MemoryPolicy, defaultMaxBots: Int, gauge: MemoryGauge) {
         self.policy = policy
@@ -78,7 +80,8 @@ public struct Admission: Sendable {
     /// The memory account: the host's side from `snapshot`, the bots' from `bots` (all of them;
     /// only those that hold memory count, less `excluded`).
     public func account(of bots: [BotRecord], excluding excluded: BotID? = nil, snapshot: MemorySnapshot, now: Date = Date()) -> MemoryAccount {
-        let botsMB = bots.filter { holdsMemory($0) && $0.id != excluded }.reduce(0) { $0 + chargeMB(of: $1, in: snapshot, now: now) }
+        // A running lab job (backtest, download, validation) counts like a bot of its limit.
+        let botsMB = bots.filter { holdsMemory($0) && $0.id != excluded }.reduce(0) { $0 + chargeMB(of: $1, in: snapshot, now: now) } + lab.heldMB
         if let fixed = policy.fixedBudgetMB { return .fixed(budgetMB: fixed, botsMB: botsMB) }
         // Without /proc/meminfo (not Linux) the host is taken for the 1 GiB it is made for.
         let host = snapshot.host ?? HostMemory(totalMB: 1024, availableMB: 0, swapTotalMB: 0, swapFreeMB: 0)

@@ -227,9 +227,25 @@ public struct BotLifecycle: Sendable {
     public func image(of bot: BotRecord) -> String { bot.image ?? image }
 
     func launchPlan(for bot: BotRecord) async throws -> BotLaunch {
-        BotLaunch(botID: bot.id, clientID: bot.clientId, settings: try bot.settings(allowTestStrategies: true),
-                  secrets: try await secrets(of: bot.id), image: image(of: bot), exchangeOverride: exchangeOverride,
-                  walletGeneration: bot.walletResets)
+        let settings = try bot.settings(allowTestStrategies: true)
+        var launch = BotLaunch(botID: bot.id, clientID: bot.clientId, settings: settings,
+                               secrets: try await secrets(of: bot.id), image: image(of: bot), exchangeOverride: exchangeOverride,
+                               walletGeneration: bot.walletResets, strategySource: try await strategySource(settings.strategy, client: bot.clientId))
+        launch.launcher = LabRunnerSource.launcher
+        return launch
+    }
+
+    /// The source of the exact strategy version a bot or backtest runs: a custom one's as the
+    /// client uploaded it (and validation passed), never another client's.
+    func strategySource(_ ref: StrategyRef, client: ClientID) async throws -> String {
+        switch ref {
+        case .shipped(let shipped): return shipped.pythonSource
+        case .custom(let name, let version):
+            guard let row = try await database.strategy(of: client, name: name, version: version), row.status == .valid else {
+                throw DomainError.conflict("The strategy \(name) (version \(version.prefix(12))) is no longer available: it was deleted. Choose another strategy.")
+            }
+            return row.source
+        }
     }
 
     private func ensureCanMove(_ bot: BotRecord, to next: BotState) throws {

@@ -77,6 +77,11 @@ public enum ConfigurationCatalog {
             .init("FTA_BOT_DISK_MB", "auto", ["Each bot's volume cap in MiB (its trades database and logs). auto: 256 when FTA_BOT_STORE is", "an XFS filesystem mounted with project quotas, else off (unbounded: doctor fails); off; or 16 to 8192."]),
             .init("FTA_MAX_BOTS_PER_CLIENT", "3", ["Default bot quota per client (an admin can set another per client)."]),
         ]),
+        Section(title: "Strategy lab", variables: [
+            .init("FTA_LAB_DATA_CAP_MB", "512", ["The shared market-data cache's cap in MiB, over all its sets (docs/strategy-lab.md): a", "backtest that needs new data past it is refused until the operator prunes a set. 64 to 65536."]),
+            .init("FTA_LAB_BACKTEST_SECONDS", "600", ["How long one backtest may run before it is stopped, in seconds (60 to 7200)."]),
+            .init("FTA_LAB_VALIDATE_SECONDS", "90", ["How long loading an uploaded strategy may take before validation stops it, in seconds", "(10 to 600): a strategy loads in seconds; one that takes longer loops or waits at import."]),
+        ]),
         Section(title: "Sessions and sign-in limits", variables: [
             .init("FTA_SESSION_IDLE_MINUTES", "30"),
             .init("FTA_SESSION_MAX_HOURS", "12"),

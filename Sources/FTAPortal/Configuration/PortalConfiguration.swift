@@ -57,6 +57,8 @@ public struct PortalConfiguration: Sendable {
     public var auditArchiveDirectory: String
     /// FTA_ALERT_*: where alerts go, how often to look, how often to repeat.
     public var alerts: AlertSettings
+    /// FTA_LAB_*: the strategy lab's cache cap and time limit.
+    public var lab = LabSettings()
     /// FTA_CHARTJS_DIR: the distribution's Chart.js, served at /vendor/chart.js/.
     public var chartLibraryDirectory: String = "/usr/share/javascript/chart.js"
 
@@ -201,7 +203,7 @@ public struct PortalConfiguration: Sendable {
             throw ConfigurationError(variable: "FTA_LOG_LEVEL", problem: "must be one of trace, debug, info, notice, warning, error, critical")
         }
 
-        return PortalConfiguration(
+        var configuration = PortalConfiguration(
             listenAddress: listen == "localhost" ? "127.0.0.1" : listen,
             port: try int("FTA_PORT", 1...65535),
             databasePath: values["FTA_DATABASE"]!,
@@ -243,6 +245,10 @@ public struct PortalConfiguration: Sendable {
             alerts: try alertSettings(),
             chartLibraryDirectory: try absolute("FTA_CHARTJS_DIR")
         )
+        configuration.lab = LabSettings(dataCapMB: try int("FTA_LAB_DATA_CAP_MB", 64...65536),
+                                        backtestTimeLimit: try int("FTA_LAB_BACKTEST_SECONDS", 60...7200))
+        configuration.lab.validateTimeLimit = try int("FTA_LAB_VALIDATE_SECONDS", 10...600)
+        return configuration
     }
 
     /// Whether the portal is reached over TLS (nginx with a certificate).

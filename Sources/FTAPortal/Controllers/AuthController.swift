@@ -109,7 +109,8 @@ struct AuthController {
         if let id = principal.clientID, let record = try await database.client(id) {
             let counts = try await database.clientCounts()
             client = ClientView(id: record.id.rawValue, name: record.name, createdAt: record.createdAt, botCount: counts.bots[record.id.rawValue] ?? 0,
-                                maxBots: admission.maxBots(for: record), userCount: counts.users[record.id.rawValue] ?? 0)
+                                maxBots: admission.maxBots(for: record), userCount: counts.users[record.id.rawValue] ?? 0,
+                                customStrategies: record.customStrategies)
         }
         return MeView(user: UserView(principal.user), client: client, budget: BudgetView(try await admission.currentAccount(database: database)))
     }

@@ -261,7 +261,8 @@ extension BotsController {
     // MARK: Settings, clone, wallet
 
     struct BotChanges: StrictInput {
-        static let fields: Set<String> = ["name", "pairs", "stakeAmount", "dryRunWallet", "maxOpenTrades", "timeframe", "strategy", "size"]
+        static let fields: Set<String> = ["name", "pairs", "stakeAmount", "dryRunWallet", "maxOpenTrades", "timeframe", "strategy", "size", "tuning"]
+        var tuning: StrategyTuning?
         var name: String?
         var pairs: [String]?
         var stakeAmount: String?
@@ -287,10 +288,14 @@ extension BotsController {
         draft.timeframe = input.timeframe ?? draft.timeframe
         draft.strategy = input.strategy ?? draft.strategy
         draft.size = input.size ?? draft.size
+        // `{}` clears the tuning: the strategy's own values hold again.
+        if let tuning = input.tuning { draft.tuning = tuning }
         let settings: BotSettings
+        // A bot keeps the test strategy (and the custom strategy version) it was given; a new
+        // choice must be one offered, and a custom one one of the client's validated versions.
+        let custom = input.strategy == nil ? CustomStrategyCatalog.trustedRows : try await database.customStrategyCatalog(of: bot.clientId)
         do {
-            // A bot keeps the test strategy it was given; a new choice must be one offered.
-            settings = try draft.validated(allowTestStrategies: allowTestStrategies || input.strategy == nil)
+            settings = try draft.validated(allowTestStrategies: allowTestStrategies || input.strategy == nil, custom: custom)
         } catch {
             var errors = FieldErrors()
             for (field, message) in error.messages { errors.add(field, message) }
@@ -325,7 +330,7 @@ extension BotsController {
         if let name = input.name {
             var draft = BotDraft(settings)
             draft.name = name
-            do { settings = try draft.validated(allowTestStrategies: true) } catch {
+            do { settings = try draft.validated(allowTestStrategies: true, custom: .trustedRows) } catch {
                 for (field, message) in error.messages { errors.add(field, message) }
             }
         } else {
@@ -409,6 +414,7 @@ extension BotsController {
         if old.timeframe != new.timeframe { fields.append("timeframe \(new.timeframe)") }
         if old.strategy != new.strategy { fields.append("strategy \(new.strategy.rawValue)") }
         if old.size != new.size { fields.append("size \(new.size.rawValue)") }
+        if old.tuning != new.tuning { fields.append("tuning") }
         return fields
     }
 }

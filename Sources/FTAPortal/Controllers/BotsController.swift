@@ -80,8 +80,9 @@ struct BotsController {
     struct NewBot: StrictInput {
         static let fields: Set<String> = [
             "id", "clientId", "name", "exchange", "pairs", "stakeCurrency", "stakeAmount", "dryRunWallet",
-            "maxOpenTrades", "timeframe", "strategy", "size", "start",
+            "maxOpenTrades", "timeframe", "strategy", "size", "start", "tuning",
         ]
+        var tuning: StrategyTuning?
         var id: String?
         var clientId: String?
         var name: String?
@@ -106,7 +107,7 @@ struct BotsController {
         let input = try await request.decodeStrict(NewBot.self, context: context)
         let draft = BotDraft(name: input.name, exchange: input.exchange, pairs: input.pairs, stakeCurrency: input.stakeCurrency,
                              stakeAmount: input.stakeAmount, dryRunWallet: input.dryRunWallet, maxOpenTrades: input.maxOpenTrades,
-                             timeframe: input.timeframe, strategy: input.strategy, size: input.size)
+                             timeframe: input.timeframe, strategy: input.strategy, size: input.size, tuning: input.tuning)
         var errors = FieldErrors()
         let id = input.id.flatMap(BotID.init)
         if id == nil { errors.add("id", input.id == nil ? "is required" : Identifier.rule) }
@@ -119,7 +120,9 @@ struct BotsController {
             errors.add("clientId", "must be omitted or be your own client")
         }
         var settings: BotSettings?
-        do { settings = try draft.validated(allowTestStrategies: allowTestStrategies) } catch {
+        // A custom strategy resolves against the bot's client's validated versions only.
+        let custom = try await clientID.asyncMap { try await database.customStrategyCatalog(of: $0) } ?? .none
+        do { settings = try draft.validated(allowTestStrategies: allowTestStrategies, custom: custom) } catch {
             for (field, message) in error.messages { errors.add(field, message) }
         }
         try errors.throwIfAny()
@@ -139,6 +142,10 @@ struct BotsController {
                 throw Self.idTaken(id!, by: owner, for: principal)
             }
             await audit.record(context, action: "bot.create", target: bot.id.rawValue, clientId: bot.clientId.rawValue, outcome: .success)
+            if settings!.strategy.isCustom {
+                await audit.record(context, action: "strategy.use", target: settings!.strategy.rawValue, clientId: bot.clientId.rawValue,
+                                   outcome: .success, detail: "bot \(bot.id.rawValue)")
+            }
             return EditedResponse(status: .created, response: BotEnvelope(bot: BotView(try await database.bot(id!) ?? bot)))
         } catch let error as APIError {
             await audit.record(context, action: "bot.create", target: id!.rawValue, clientId: client.id.rawValue, outcome: .failure, detail: error.code)

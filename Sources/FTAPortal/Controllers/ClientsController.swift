@@ -15,6 +15,7 @@ struct ClientsController {
         let routes = RouteCollection(context: PortalContext.self)
         routes.get("clients", use: list)
         routes.post("clients", use: create)
+        routes.patch("clients/:clientId", use: updateClient)
         routes.get("clients/:clientId/users", use: users)
         routes.post("clients/:clientId/users", use: createUser)
         routes.patch("users/:userId", use: updateUser)
@@ -40,6 +41,25 @@ struct ClientsController {
         let input = try await request.decodeStrict(ClientInput.self, context: context)
         let record = try await accounts.create(try ClientDraft(id: input.id, name: input.name, maxBots: input.maxBots).validated(), by: AuditActor(context))
         return EditedResponse(status: .created, response: ClientEnvelope(client: view(record, (bots: [:], users: [:]))))
+    }
+
+    struct ClientChange: StrictInput {
+        static let fields: Set<String> = ["customStrategies"]
+        var customStrategies: Bool?
+    }
+
+    /// The operator's per-client switches: today whether its users may upload their own strategies.
+    @Sendable func updateClient(_ request: Request, context: PortalContext) async throws -> ClientEnvelope {
+        _ = try context.requireAdmin()
+        let client = try await existingClient(context)
+        let input = try await request.decodeStrict(ClientChange.self, context: context)
+        if let enabled = input.customStrategies, enabled != client.customStrategies {
+            try await database.setCustomStrategies(client.id, enabled: enabled)
+            await audit.record(context, action: "client.custom_strategies", target: client.id.rawValue, clientId: client.id.rawValue,
+                               outcome: .success, detail: enabled ? "enabled" : "disabled")
+        }
+        let counts = try await database.clientCounts()
+        return ClientEnvelope(client: view(try await database.client(client.id) ?? client, counts))
     }
 
     @Sendable func users(_ request: Request, context: PortalContext) async throws -> UsersEnvelope {
@@ -114,6 +134,7 @@ struct ClientsController {
 
     private func view(_ client: ClientRecord, _ counts: (bots: [String: Int], users: [String: Int])) -> ClientView {
         ClientView(id: client.id.rawValue, name: client.name, createdAt: client.createdAt, botCount: counts.bots[client.id.rawValue] ?? 0,
-                   maxBots: admission.maxBots(for: client), userCount: counts.users[client.id.rawValue] ?? 0)
+                   maxBots: admission.maxBots(for: client), userCount: counts.users[client.id.rawValue] ?? 0,
+                   customStrategies: client.customStrategies)
     }
 }

@@ -31,6 +31,8 @@ struct ClientView: Codable, Sendable {
     var botCount: Int
     var maxBots: Int
     var userCount: Int
+    /// Whether the client's users may upload their own strategies.
+    var customStrategies: Bool
 }
 
 struct BotView: Codable, Sendable {
@@ -44,7 +46,10 @@ struct BotView: Codable, Sendable {
     var dryRunWallet: Double
     var maxOpenTrades: Int
     var timeframe: String
+    /// The strategy as chosen (`FtaEmaCross`, `custom:MyStrategy`); `strategyVersion` pins the code.
     var strategy: String
+    var strategyVersion: String
+    var tuning: StrategyTuning?
     var size: String
     var memoryMB: Int
     var state: BotState
@@ -70,7 +75,10 @@ struct BotView: Codable, Sendable {
         dryRunWallet = bot.dryRunWallet
         maxOpenTrades = bot.maxOpenTrades
         timeframe = bot.timeframe
-        strategy = bot.strategy
+        let ref = StrategyRef(rawValue: bot.strategy)
+        strategy = ref?.displayRef ?? bot.strategy
+        strategyVersion = ref?.version ?? ""
+        tuning = bot.tuningValue
         size = bot.size.rawValue
         memoryMB = bot.size.memoryMB
         state = bot.state

@@ -1,9 +1,10 @@
-// Operator: clients, creating clients, and each client's users (create, disable/enable, reset password).
+// Operator: clients, creating clients, and each client's users (create, disable/enable, reset password);
+// per client, whether it may upload its own strategies, and the lab's cached market data (issue 16).
 import { api, seg } from '../api.js';
 import { h, $, fill, setText, param } from '../dom.js';
 import { startPage } from '../layout.js';
-import { busy, showMessage, clearMessage, errorText, clearFieldErrors, showFieldErrors, badge, table, generatePassword, copyText, toast } from '../ui.js';
-import { day } from '../format.js';
+import { busy, showMessage, clearMessage, errorText, clearFieldErrors, showFieldErrors, badge, table, generatePassword, copyText, toast, confirmDialog } from '../ui.js';
+import { day, shortDateTime } from '../format.js';
 
 await startPage({ adminOnly: true });
 
@@ -37,7 +38,7 @@ function renderClients() {
     return;
   }
   fill($('#clients-table'), table({
-    columns: [{ label: 'Client' }, { label: 'Bots', num: true }, { label: 'Users', num: true }],
+    columns: [{ label: 'Client' }, { label: 'Bots', num: true }, { label: 'Users', num: true }, { label: 'Own strategies' }],
     rows: clients.map((c) => ({
       rowProps: { class: c.id === selectedId ? 'is-selected' : null, 'data-client-id': c.id },
       cells: [
@@ -49,9 +50,94 @@ function renderClients() {
           h('br'), h('code', {}, c.id)),
         `${c.botCount} / ${c.maxBots}`,
         String(c.userCount ?? '—'),
+        customStrategiesToggle(c),
       ],
     })),
   }));
+}
+
+/* ---------- custom strategies per client (issue 16) ---------- */
+
+/** A checkbox per client: may its owners upload their own strategies (PATCH /clients/{id}). */
+function customStrategiesToggle(c) {
+  const id = `custom-${c.id}`;
+  const box = h('input', { type: 'checkbox', id, checked: c.customStrategies === true, 'data-action': 'custom-strategies' });
+  box.addEventListener('change', async () => {
+    const wanted = box.checked;
+    clearMessage(pageError);
+    box.disabled = true;
+    try {
+      const res = await api(`/clients/${seg(c.id)}`, { method: 'PATCH', body: { customStrategies: wanted } });
+      const updated = res?.client ?? res;
+      c.customStrategies = typeof updated?.customStrategies === 'boolean' ? updated.customStrategies : wanted;
+      box.checked = c.customStrategies;
+      toast(c.customStrategies ? `${c.name || c.id} may now upload its own strategies.` : `${c.name || c.id} can no longer upload strategies; the ones it has stay.`);
+    } catch (err) {
+      box.checked = !wanted; // the switch shows what the portal holds, not what was asked
+      if (!err.redirecting) showMessage(pageError, `Could not change ${c.name || c.id}: ${errorText(err)}`, 'error');
+    } finally {
+      box.disabled = false;
+    }
+  });
+  return h('label', { class: 'check', for: id }, box, h('span', {}, 'Allowed', h('span', { class: 'visually-hidden' }, ` for ${c.name || c.id}`)));
+}
+
+/* ---------- the lab's market data cache (issue 16) ---------- */
+
+const mib = (bytes) => `${(Number(bytes || 0) / 1048576).toLocaleString(undefined, { maximumFractionDigits: 1 })} MiB`;
+
+async function loadLabData() {
+  const box = $('#lab-data');
+  try {
+    const res = await api('/lab/data');
+    const sets = Array.isArray(res?.sets) ? res.sets : [];
+    setText($('#lab-data-usage'), `${mib(res?.usedBytes)} used of ${Number(res?.capMB ?? 0).toLocaleString()} MiB`);
+    if (!sets.length) { fill(box, h('p', { class: 'empty' }, 'No market data cached yet. Backtests download what they need.')); return; }
+    fill(box, h('div', { class: 'table-wrap' }, table({
+      columns: [{ label: 'Data set' }, { label: 'Pairs' }, { label: 'Size', num: true }, { label: 'Downloaded', nowrap: true }, { label: '' }],
+      rows: sets.map((set) => {
+        const pairs = Object.entries(set.pairs ?? {});
+        const remove = h('button', { type: 'button', class: 'btn btn--small btn--danger', 'data-action': 'lab-data-delete', 'aria-label': `Delete the ${set.key} data` }, 'Delete');
+        remove.addEventListener('click', () => pruneLabData(set, remove));
+        return {
+          rowProps: { 'data-key': set.key },
+          cells: [
+            h('span', {}, h('code', {}, set.key), h('br'), `${set.exchange ?? ''} · ${set.timeframe ?? ''}`),
+            pairs.length ? h('ul', { class: 'lab-plain-list' }, pairs.map(([pair, cover]) => h('li', {},
+              h('span', { class: 'chip' }, pair), ` ${day(cover?.first)} – ${day(cover?.last)} · ${Number(cover?.candles ?? 0).toLocaleString()} candles`))) : '—',
+            mib(set.sizeBytes),
+            shortDateTime(set.downloadedAt),
+            remove,
+          ],
+        };
+      }),
+    })));
+  } catch (err) {
+    if (err.redirecting) return;
+    fill(box);
+    showMessage($('#lab-data-msg'), `Could not load the lab's market data: ${errorText(err)}`, 'error');
+  }
+}
+
+async function pruneLabData(set, button) {
+  const msg = $('#lab-data-msg');
+  clearMessage(msg);
+  const ok = await confirmDialog({
+    title: `Delete the ${set.key} market data?`,
+    message: `${mib(set.sizeBytes)} of candles for ${Object.keys(set.pairs ?? {}).length} pair(s). A backtest that needs them downloads them again.`,
+    confirmLabel: 'Delete data', danger: true,
+  });
+  if (!ok) return;
+  try {
+    await busy(button, 'Deleting…', () => api(`/lab/data/${seg(set.key)}`, { method: 'DELETE', body: {} }));
+    showMessage(msg, `The ${set.key} data was deleted.`, 'ok');
+    await loadLabData();
+    $('#h-lab-data').setAttribute('tabindex', '-1');
+    $('#h-lab-data').focus();
+  } catch (err) {
+    if (err.redirecting) return;
+    showMessage(msg, err.status === 409 ? `${set.key} is in use by a running job: ${errorText(err)} Try again when it has finished.` : `Could not delete ${set.key}: ${errorText(err)}`, 'error');
+  }
 }
 
 async function loadClients() {
@@ -236,3 +322,4 @@ resetForm.addEventListener('submit', async (event) => {
 
 await loadClients();
 renderUsers();
+loadLabData();

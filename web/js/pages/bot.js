@@ -14,6 +14,7 @@ import { botGet, deskErrorText, failedView, kv, pctOf, hint } from '../desk/comm
 import * as views from '../desk/views.js';
 import { createCandleChart } from '../desk/candles.js';
 import * as controls from '../desk/controls.js';
+import { createReplay } from '../desk/replay.js';
 
 const BOT_MS = 5000;
 const FREQTRADE_MS = 10000;
@@ -338,7 +339,7 @@ async function loadFreqtrade() {
 
 /* ---------- the trading desk: tabs of views from the bot's API ---------- */
 
-const TABS = ['trades', 'chart', 'performance', 'results', 'wallet', 'pairs', 'settings', 'activity'];
+const TABS = ['trades', 'chart', 'performance', 'results', 'wallet', 'pairs', 'settings', 'activity', 'replay'];
 
 /** What the controls need from the page (web/js/desk/controls.js). */
 const deskCtx = {
@@ -378,6 +379,9 @@ const desk = (() => {
     });
   }
 
+  // Backtest vs dry run (web/js/desk/replay.js): from the portal's lab, whatever the bot's state.
+  const replay = createReplay({ root: $('#replay'), actions: $('#replay-actions'), message: $('#replay-msg'), botId, manager, bot: () => bot });
+
   const running = () => bot?.state === 'running';
   const cur = () => bot?.stakeCurrency ?? '';
 
@@ -385,6 +389,7 @@ const desk = (() => {
   async function load(tab) {
     if (!bot || tab === 'trades') return;
     if (tab === 'activity') { loadActivity(); return; }
+    if (tab === 'replay') { replay.load(); return; }
     if (tab === 'settings' && settings && !loaded.has('settings-form')) { loaded.add('settings-form'); settings.load(); }
     if (!running()) { notRunning(); return; }
     const reads = {
@@ -487,6 +492,7 @@ const desk = (() => {
       if (on) revealTab(button);
     }
     for (const name of TABS) $(`#panel-${name}`).hidden = name !== tab;
+    if (tab !== 'replay') replay.stop();
     if (location.hash !== `#${tab}`) history.replaceState(null, '', `${location.pathname}${location.search}#${tab}`);
     load(tab);
   }
