@@ -121,6 +121,28 @@ struct AccessMatrixTests {
             .init(method: .post, path: "/api/v1/bots/nonexistent/trading/pause", statuses: [401, 404, 404, 404, 404]),
             .init(method: .patch, path: "/api/v1/bots/nonexistent", body: ["name": "Ghost"], statuses: [401, 404, 404, 404, 404]),
             .init(method: .post, path: "/api/v1/bots/nonexistent/wallet/reset", body: ["confirm": "nonexistent"], statuses: [401, 404, 404, 404, 404]),
+            // The strategy lab (issue 16). This harness has no lab runtime, so what gets past the
+            // scope and role checks answers 503 (docker_unavailable); StrategyLabTests runs the
+            // lab with scripted jobs. acme has not enabled custom strategies: uploads are refused.
+            .init(method: .get, path: "/api/v1/strategies", statuses: [401, 200, 200, 200, 200]),
+            .init(method: .post, path: "/api/v1/strategies", body: ["fileName": "AcmeX.py", "source": "class AcmeX(IStrategy):\n"],
+                  statuses: [401, 403, 403, 403, 400]),
+            .init(method: .get, path: "/api/v1/strategies/AcmeX", statuses: [401, 404, 404, 404, 404]),
+            .init(method: .delete, path: "/api/v1/strategies/AcmeX", statuses: [401, 404, 404, 404, 404]),
+            .init(method: .get, path: "/api/v1/strategies/FtaEmaCross/parameters", statuses: [401, 503, 503, 503, 503]),
+            .init(method: .get, path: "/api/v1/backtests", statuses: [401, 200, 200, 200, 200]),
+            .init(method: .post, path: "/api/v1/backtests", body: ["strategy": "FtaEmaCross", "pairs": ["BTC/USDT"], "timeframe": "5m",
+                                                                   "timerange": "20261101-20261105", "dryRunWallet": 1000, "stakeAmount": "100", "maxOpenTrades": 2],
+                  statuses: [401, 403, 503, 503, 503]),
+            .init(method: .get, path: "/api/v1/backtests/bt0", statuses: [401, 404, 404, 404, 404]),
+            .init(method: .get, path: "/api/v1/backtests/compare?ids=bt0,bt1", statuses: [401, 404, 404, 404, 404]),
+            .init(method: .post, path: "/api/v1/backtests/bt0/cancel", statuses: [401, 404, 404, 404, 404]),
+            .init(method: .delete, path: "/api/v1/backtests/bt0", statuses: [401, 404, 404, 404, 404]),
+            .init(method: .post, path: "/api/v1/backtests/bt0/bot", body: ["id": "from-bt", "name": "From a backtest"], statuses: [401, 404, 404, 404, 404]),
+            .init(method: .post, path: "/api/v1/bots/acme-bot/replay", statuses: [401, 403, 503, 404, 503]),
+            .init(method: .get, path: "/api/v1/lab/data", statuses: [401, 403, 403, 403, 200]),
+            .init(method: .delete, path: "/api/v1/lab/data/binance-5m", statuses: [401, 403, 403, 403, 404]),
+            .init(method: .patch, path: "/api/v1/clients/acme", body: ["customStrategies": false], statuses: [401, 403, 403, 403, 200]),
             .init(method: .get, path: "/api/v1/audit", statuses: [401, 403, 403, 403, 200]),
             .init(method: .post, path: "/api/v1/auth/logout", statuses: [401, 204, 204, 204, 204]),
         ]
