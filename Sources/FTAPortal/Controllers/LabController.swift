@@ -99,6 +99,12 @@ struct LabController {
             errors.add("source", "must define class \(name)(...): the class name must match the file name")
         }
         try errors.throwIfAny()
+        // Bounded per client: every version is kept (a bot or backtest names the one it ran), so
+        // the bound is on uploads, not on what is kept.
+        let stored = try await database.strategies(of: client.id)
+        if stored.count >= Self.maxVersionsPerClient, !stored.contains(where: { $0.name == name! && $0.version == CustomStrategyName.version(of: source) }) {
+            throw APIError(DomainError.conflict("This client has \(stored.count) strategy versions, the most it may keep. Delete strategies it no longer uses first."))
+        }
         let record = StrategyRecord(clientId: client.id, name: name!, source: source, uploadedBy: principal.user.username)
         let (row, inserted) = try await database.insertStrategy(record)
         await audit.record(context, action: "strategy.upload", target: "custom:\(row.name)@\(row.version)", clientId: client.id.rawValue,
@@ -232,6 +238,9 @@ struct LabController {
     }
 
     static func newID() -> String { "bt" + String(UInt64.random(in: 0..<(1 << 48)), radix: 16) }
+
+    /// Strategy versions a client may keep: 100 versions of at most 32 KiB is 3.2 MiB of the database.
+    static let maxVersionsPerClient = 100
 
     @Sendable func backtests(_ request: Request, context: PortalContext) async throws -> BacktestsEnvelope {
         let principal = try context.requireUser()
