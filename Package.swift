@@ -87,6 +87,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The ECS/Fargate runtime: one task per bot from the Docker spec's hardened facts, AWS
+        // calls signed with SigV4 over fta's own HTTP client.
+        .target(
+            name: "FargateRuntime",
+            dependencies: [
+                "FTACore",
+                "FTARuntime",
+                "FTAHTTP",
+                // The task definition is translated from the Docker spec, so the two cannot drift.
+                "DockerRuntime",
+                "DockerEngine",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The Hummingbird application: configuration, controllers, auth, bot lifecycle, services.
         .target(
             name: "FTAPortal",
@@ -114,6 +130,7 @@ let package = Package(
                 "FTAPortal",
                 "FTARuntime",
                 "DockerRuntime",
+                "FargateRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -125,10 +142,16 @@ let package = Package(
         .testTarget(name: "FTACoreTests", dependencies: ["FTACore", "FTATestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "FTAStoreTests", dependencies: ["FTAStore"], swiftSettings: swiftSettings),
         .testTarget(name: "DockerEngineTests", dependencies: ["DockerEngine", "FTAHTTP", "FTATestSupport"], swiftSettings: swiftSettings),
-        // One contract, run against every runtime: the in-memory fake and the real Docker engine.
+        // One contract, run against every runtime: the in-memory fake, the real Docker engine, and Fargate against moto.
         .testTarget(
             name: "FTARuntimeTests",
-            dependencies: ["FTACore", "FTARuntime", "FTARuntimeTesting", "DockerRuntime", "DockerEngine", "FTATestSupport"],
+            dependencies: ["FTACore", "FTARuntime", "FTARuntimeTesting", "DockerRuntime", "DockerEngine", "FargateRuntime", "FTATestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        // SigV4 against AWS's published vectors, and the task definition against the Docker spec.
+        .testTarget(
+            name: "FargateRuntimeTests",
+            dependencies: ["FargateRuntime", "FTARuntime", "FTACore", "DockerRuntime", "DockerEngine", "FTATestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

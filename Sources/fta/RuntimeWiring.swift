@@ -1,12 +1,23 @@
 import DockerRuntime
+import FargateRuntime
 import FTAPortal
 import FTARuntime
 import Logging
 
-/// The one place that chooses where bots run. Docker, through the socket proxy, is the only
-/// runtime today; a second one (ECS/Fargate) is chosen here from the configuration too.
+/// The one place that chooses where bots run (FTA_RUNTIME): Docker through the socket proxy, the
+/// default; or ECS/Fargate in the FTA_AWS_* account, with credentials from AWS's standard chain.
 func makeRuntime(_ configuration: PortalConfiguration, logger: Logger) throws -> any BotRuntime {
-    try DockerBotRuntime(
+    if configuration.runtime == .fargate, let aws = configuration.aws {
+        return FargateBotRuntime(
+            aws: AWSClient(settings: AWSSettings(region: aws.region, endpoint: aws.endpoint), credentials: AWSCredentialChain(), logger: logger),
+            options: .init(cluster: aws.cluster, vpcID: aws.vpc, subnets: aws.subnets, fileSystemID: aws.fileSystem,
+                           executionRoleARN: aws.executionRoleARN, portalSecurityGroup: aws.portalSecurityGroup,
+                           storageSecurityGroup: aws.storageSecurityGroup, assignPublicIP: aws.publicIP,
+                           logRetentionDays: aws.logRetentionDays, image: configuration.botImage),
+            logger: logger
+        )
+    }
+    return try DockerBotRuntime(
         proxyURL: configuration.dockerURL,
         options: .init(image: configuration.botImage, engineSocket: configuration.engineSocket, botSwap: configuration.botSwap,
                        botDiskMB: configuration.botDiskMB,

@@ -1,5 +1,6 @@
 @testable import DockerRuntime
 import DockerEngine
+@testable import FargateRuntime
 import FTACore
 import FTARuntime
 import FTARuntimeTesting
@@ -9,14 +10,20 @@ import Logging
 import Testing
 
 /// The runtimes the contract runs against. The in-memory one always; Docker wherever the
-/// test engine is known, and always under CI, where a missing engine fails the test.
+/// test engine is known, Fargate wherever moto is (FTA_TEST_MOTO), and both always under CI,
+/// where a missing engine or moto fails the test.
 enum RuntimeUnderTest: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case inMemory = "in-memory"
     case docker
+    /// The ECS/Fargate runtime against moto in server mode: every call's shape and the
+    /// lifecycle, not real containers (moto runs none; its tasks start RUNNING).
+    case fargate
 
     var testDescription: String { rawValue }
 
-    static var available: [RuntimeUnderTest] { TestEnvironment.runsDockerTests ? allCases : [.inMemory] }
+    static var available: [RuntimeUnderTest] {
+        [.inMemory] + (TestEnvironment.runsDockerTests ? [.docker] : []) + (TestEnvironment.runsMotoTests ? [.fargate] : [])
+    }
 
     func make() throws -> any BotRuntime {
         switch self {
@@ -24,7 +31,21 @@ enum RuntimeUnderTest: String, CaseIterable, CustomTestStringConvertible, Sendab
         case .docker:
             let url = try #require(TestEnvironment.dockerURL, "FTA_TEST_DOCKER_URL is not set: scripts/test starts the proxy")
             return try DockerBotRuntime(proxyURL: url, options: .init(image: TestEnvironment.testImage), logger: Logger(label: "test"))
+        case .fargate:
+            let moto = try MotoServer.shared()
+            return Self.fargate(moto, endpoint: moto.endpoint)
         }
+    }
+
+    /// The Fargate runtime on moto's fixture (MotoServer), through `endpoint`.
+    static func fargate(_ moto: MotoServer, endpoint: String) -> FargateBotRuntime {
+        let credentials = AWSCredentialChain(environment: ["AWS_ACCESS_KEY_ID": MotoServer.accessKeyID, "AWS_SECRET_ACCESS_KEY": MotoServer.secretAccessKey])
+        return FargateBotRuntime(
+            aws: AWSClient(settings: AWSSettings(region: moto.region, endpoint: endpoint), credentials: credentials, logger: Logger(label: "test")),
+            options: .init(cluster: moto.cluster, vpcID: moto.vpc, subnets: [moto.subnet], fileSystemID: moto.fileSystem,
+                           executionRoleARN: "arn:aws:iam::123456789012:role/fta-bot-execution", portalSecurityGroup: moto.portalGroup,
+                           storageSecurityGroup: moto.storageGroup, image: TestEnvironment.testImage),
+            logger: Logger(label: "test"))
     }
 
     /// The same runtime with nothing answering behind it.
@@ -37,6 +58,8 @@ enum RuntimeUnderTest: String, CaseIterable, CustomTestStringConvertible, Sendab
         case .docker:
             // Port 9 (discard) on loopback: nothing listens there.
             return try DockerBotRuntime(proxyURL: "http://127.0.0.1:9", options: .init(image: TestEnvironment.testImage), logger: Logger(label: "test"))
+        case .fargate:
+            return Self.fargate(try MotoServer.shared(), endpoint: "http://127.0.0.1:9")
         }
     }
 }
@@ -174,6 +197,12 @@ struct BotRuntimeContractTests {
         #expect(try await runtime.usage(of: names.placement(bot, of: client)) == nil)
 
         try await runtime.launch(try names.launch(bot, of: client))
+        if kind == .fargate {
+            // Fargate reports no usage (FargateBotRuntime.usage says why): admission counts the size.
+            #expect(try await runtime.usage(of: names.placement(bot, of: client)) == nil)
+            try await runtime.remove(bot: bot, client: client)
+            return
+        }
         let usage = try #require(try await runtime.usage(of: names.placement(bot, of: client)))
         #expect(usage.workingSetBytes > 0 && usage.workingSetBytes <= usage.memoryBytes)
         #expect(usage.limitBytes == Int64(BotSize.small.memoryMB) << 20)
@@ -239,5 +268,145 @@ struct DockerTranslationTests {
         #expect(DockerBotRuntime.runtimeError(.notFound("no such image")) == .imageMissing("no such image"))
         #expect(DockerBotRuntime.runtimeError(.deniedByProxy("403")) == .refused("403"))
         #expect(DockerBotRuntime.runtimeError(.server(status: 500, message: "boom")).domainError == .runtimeFailed)
+    }
+}
+
+/// The Fargate runtime against moto, looked at from AWS's side: what each call left in the
+/// account, asked with calls the runtime itself does not make for it.
+@Suite("Fargate runtime against moto: what AWS holds", .serialized, .enabled(if: TestEnvironment.runsMotoTests))
+struct FargateAccountTests {
+    struct Look {
+        let aws: AWSClient
+        let moto: MotoServer
+
+        func ecs<A: Decodable>(_ action: String, _ body: [String: String], as: A.Type) async throws -> A {
+            try await aws.json(.ecs, target: FargateBotRuntime.ecsTarget(action), body, as: A.self)
+        }
+        func activeRevisions(_ bot: BotID) async throws -> [String] {
+            struct A: Decodable { var taskDefinitionArns: [String] }
+            return try await ecs("ListTaskDefinitions", ["familyPrefix": HardenedFargateTask.family(bot), "status": "ACTIVE"], as: A.self).taskDefinitionArns
+        }
+        func runningTasks() async throws -> [String] {
+            struct A: Decodable { var taskArns: [String] }
+            return try await ecs("ListTasks", ["cluster": moto.cluster, "desiredStatus": "RUNNING"], as: A.self).taskArns
+        }
+        func task(_ arn: String) async throws -> ECSTask? {
+            struct R: Encodable { var cluster: String; var tasks: [String]; var include = ["TAGS"] }
+            struct A: Decodable { var tasks: [ECSTask] }
+            return try await aws.json(.ecs, target: FargateBotRuntime.ecsTarget("DescribeTasks"), R(cluster: moto.cluster, tasks: [arn]), as: A.self).tasks.first
+        }
+        func accessPoints() async throws -> [JSONValue] {
+            let answer: JSONValue = try await aws.rest(.efs, "GET", "/2015-02-01/access-points", query: [("FileSystemId", moto.fileSystem)], as: JSONValue.self)
+            return answer["AccessPoints"]?.arrayValue ?? []
+        }
+        func groups(named name: String) async throws -> [XMLNode] {
+            try await aws.query(.ec2, action: "DescribeSecurityGroups", version: FargateBotRuntime.ec2Version,
+                                [("Filter.1.Name", "group-name"), ("Filter.1.Value.1", name)]).items("securityGroupInfo")
+        }
+        func logGroups(_ prefix: String) async throws -> [JSONValue] {
+            let answer = try await aws.json(.logs, target: FargateBotRuntime.logsTarget("DescribeLogGroups"), ["logGroupNamePrefix": prefix], as: JSONValue.self)
+            return answer["logGroups"]?.arrayValue ?? []
+        }
+    }
+
+    func setUp() throws -> (FargateBotRuntime, Look) {
+        let moto = try MotoServer.shared()
+        let runtime = RuntimeUnderTest.fargate(moto, endpoint: moto.endpoint)
+        return (runtime, Look(aws: runtime.aws, moto: moto))
+    }
+
+    @Test("a launch leaves one tagged task on one active revision, an access point of the bot's own, a group per client, a log group with retention")
+    func launchShapes() async throws {
+        let (runtime, look) = try setUp()
+        let names = ContractNames()
+        let client = names.client("f"), bot = names.bot("f")
+        defer { Task { try? await runtime.remove(bot: bot, client: client) } }
+        try await runtime.launch(try names.launch(bot, of: client))
+        try await runtime.launch(try names.launch(bot, of: client))
+
+        // Launching twice: one active revision, one running task, of the latest revision.
+        let revisions = try await look.activeRevisions(bot)
+        #expect(revisions.count == 1)
+        var mine: [ECSTask] = []
+        for arn in try await look.runningTasks() { if let task = try await look.task(arn), task.taskDefinitionArn == revisions.first { mine.append(task) } }
+        #expect(mine.count == 1)
+        let task = try #require(mine.first)
+        #expect(task.tags?.dictionary == [FTALabel.managed: "true", FTALabel.client: client.rawValue, FTALabel.bot: bot.rawValue])
+        // The interface's address, as DescribeTasks reports it (MotoServer makes it a TEST-NET-1 one).
+        #expect(task.privateAddress?.hasPrefix("192.0.2.") == true)
+
+        let points = try await look.accessPoints().filter { point in
+            point["Tags"]?.arrayValue?.contains { $0["Key"]?.stringValue == FTALabel.bot && $0["Value"]?.stringValue == bot.rawValue } == true
+        }
+        #expect(points.count == 1)
+        let point = try #require(points.first)
+        #expect(point["PosixUser"]?["Uid"]?.doubleValue == 1000 && point["PosixUser"]?["Gid"]?.doubleValue == 1000)
+        #expect(point["RootDirectory"]?["Path"]?.stringValue == "/fta/bots/\(bot.rawValue)")
+        #expect(point["RootDirectory"]?["CreationInfo"]?["Permissions"]?.stringValue == "0700")
+
+        let groups = try await look.groups(named: client.networkName)
+        #expect(groups.count == 1)
+        let group = try #require(groups.first)
+        // Ingress: TCP 8080 from the portal's group, nothing else (no other client's group, no CIDR).
+        let ingress = group.items("ipPermissions")
+        #expect(ingress.count == 1)
+        #expect(ingress.first?.value("fromPort") == "8080" && ingress.first?.value("toPort") == "8080")
+        #expect(ingress.first?.items("groups").compactMap { $0.value("groupId") } == [look.moto.portalGroup])
+        #expect(ingress.first?.items("ipRanges").isEmpty == true)
+        // Egress: the exchanges' ports to anywhere, NFS to the storage's group; the default allow-all is gone.
+        let egress = group.items("ipPermissionsEgress")
+        #expect(Set(egress.compactMap { $0.value("fromPort") }) == ["443", "80", "2049"], "\(egress.map { $0.value("ipProtocol") ?? "" })")
+        #expect(!egress.contains { $0.value("ipProtocol") == "-1" })
+        #expect(egress.first { $0.value("fromPort") == "2049" }?.items("groups").compactMap { $0.value("groupId") } == [look.moto.storageGroup])
+
+        let logs = try await look.logGroups(HardenedFargateTask.logGroup(bot))
+        #expect(logs.count == 1 && logs.first?["retentionInDays"]?.doubleValue == 7)
+    }
+
+    @Test("remove leaves nothing: no running task, no active revision, no access point, no group, no log group")
+    func removeLeavesNothing() async throws {
+        let (runtime, look) = try setUp()
+        let names = ContractNames()
+        let client = names.client("g"), bot = names.bot("g")
+        try await runtime.launch(try names.launch(bot, of: client))
+        let revision = try #require(try await look.activeRevisions(bot).first)
+        try await runtime.remove(bot: bot, client: client)
+
+        #expect(try await look.activeRevisions(bot).isEmpty)
+        for arn in try await look.runningTasks() { #expect(try await look.task(arn)?.taskDefinitionArn != revision) }
+        #expect(!(try await look.accessPoints()).contains { point in
+            point["Tags"]?.arrayValue?.contains { $0["Value"]?.stringValue == bot.rawValue } == true
+        })
+        #expect(try await look.groups(named: client.networkName).isEmpty)
+        #expect(try await look.logGroups(HardenedFargateTask.logGroup(bot)).isEmpty)
+    }
+
+    @Test("a bot whose name is another's prefix keeps its revisions when the other is removed")
+    func prefixFamilies() async throws {
+        let (runtime, look) = try setUp()
+        let names = ContractNames()
+        let client = names.client("p")
+        let short = names.bot("p"), long = BotID(names.bot("p").rawValue + "x")!
+        defer { Task { try? await runtime.remove(bot: short, client: client); try? await runtime.remove(bot: long, client: client) } }
+        try await runtime.launch(try names.launch(short, of: client))
+        try await runtime.launch(try names.launch(long, of: client))
+        try await runtime.remove(bot: short, client: client)
+        #expect(try await look.activeRevisions(long).count == 1)
+        #expect(try await runtime.status(of: names.placement(long, of: client))?.phase == .running)
+        #expect(try await look.groups(named: client.networkName).count == 1)
+        try await runtime.remove(bot: long, client: client)
+    }
+
+    @Test("doctor: the cluster, network and encrypted storage pass; a missing cluster fails")
+    func selfCheck() async throws {
+        let (runtime, _) = try setUp()
+        let checks = await runtime.selfCheck(host: false)
+        #expect(checks.filter { $0.verdict == .fail }.isEmpty, "\(checks)")
+        #expect(checks.contains { $0.name == "fargate.storage" && $0.verdict == .pass })
+        var options = runtime.options
+        options.cluster = "no-such-cluster"
+        let missing = FargateBotRuntime(aws: runtime.aws, options: options, logger: runtime.logger)
+        #expect(await missing.selfCheck(host: false).contains { $0.name == "fargate.cluster" && $0.verdict == .fail })
+        #expect(await missing.isReachable() == false)
     }
 }

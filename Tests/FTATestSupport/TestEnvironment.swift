@@ -14,10 +14,15 @@ public enum TestEnvironment {
     public static var engineURL: String? { env["FTA_TEST_DOCKER_HOST"].flatMap { $0.isEmpty ? nil : $0 } }
     public static var testImage: String { env["FTA_TEST_IMAGE"] ?? "fta-test/busybox:latest" }
     public static var freqtradeExecutable: String? { env["FTA_TEST_FREQTRADE"].flatMap { $0.isEmpty ? nil : $0 } }
+    /// The Python with moto installed (the test venv's), which runs moto in server mode as the
+    /// local stand-in for AWS (MotoServer).
+    public static var motoPython: String? { env["FTA_TEST_MOTO"].flatMap { $0.isEmpty ? nil : $0 } }
 
     /// Whether Docker-backed tests should run here.
     public static var runsDockerTests: Bool { isCI || dockerURL != nil }
     public static var runsFreqtradeTests: Bool { isCI || freqtradeExecutable != nil }
+    /// Whether the Fargate runtime's tests against moto run here (under CI a missing moto fails them).
+    public static var runsMotoTests: Bool { isCI || motoPython != nil }
 
     /// A short unique suffix for object names, so parallel tests never collide.
     public static func uniqueID(_ prefix: String) -> String {

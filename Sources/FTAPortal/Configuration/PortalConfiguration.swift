@@ -61,6 +61,10 @@ public struct PortalConfiguration: Sendable {
     public var lab = LabSettings()
     /// FTA_CHARTJS_DIR: the distribution's Chart.js, served at /vendor/chart.js/.
     public var chartLibraryDirectory: String = "/usr/share/javascript/chart.js"
+    /// FTA_RUNTIME: where bots run.
+    public var runtime: RuntimeKind = .docker
+    /// FTA_AWS_*: the account bots run in, with `runtime == .fargate` only.
+    public var aws: AWSRuntimeSettings?
 
     /// The variables fta reads, with their defaults: from `ConfigurationCatalog`, their one owner.
     public static var variables: [(name: String, defaultValue: String?, doc: String)] {
@@ -248,6 +252,13 @@ public struct PortalConfiguration: Sendable {
         configuration.lab = LabSettings(dataCapMB: try int("FTA_LAB_DATA_CAP_MB", 64...65536),
                                         backtestTimeLimit: try int("FTA_LAB_BACKTEST_SECONDS", 60...7200))
         configuration.lab.validateTimeLimit = try int("FTA_LAB_VALIDATE_SECONDS", 10...600)
+        switch values["FTA_RUNTIME"]!.lowercased() {
+        case "docker": configuration.runtime = .docker
+        case "fargate":
+            configuration.runtime = .fargate
+            configuration.aws = try AWSRuntimeSettings.load(values, retentionDays: try int("FTA_AWS_LOG_RETENTION_DAYS", 1...3653), publicIP: try bool("FTA_AWS_PUBLIC_IP"))
+        default: throw ConfigurationError(variable: "FTA_RUNTIME", problem: "must be docker or fargate, got '\(values["FTA_RUNTIME"]!)'")
+        }
         return configuration
     }
 
@@ -264,6 +275,65 @@ public struct PortalConfiguration: Sendable {
     }
 
     public var secretBox: SecretBox? { SecretBox(hexKey: secretKeyHex, previousHexKey: previousSecretKeyHex) }
+}
+
+/// Where bots run (FTA_RUNTIME).
+public enum RuntimeKind: String, Sendable {
+    case docker, fargate
+}
+
+/// The FTA_AWS_* settings of the Fargate runtime, checked for the shape of each AWS id so that a
+/// typo stops start-up instead of failing at the first bot's launch.
+public struct AWSRuntimeSettings: Sendable, Equatable {
+    public var region: String
+    public var endpoint: String?
+    public var cluster: String
+    public var vpc: String
+    public var subnets: [String]
+    public var publicIP: Bool
+    public var fileSystem: String
+    public var storageSecurityGroup: String?
+    public var portalSecurityGroup: String?
+    public var executionRoleARN: String?
+    public var logRetentionDays: Int
+
+    /// The retention periods CloudWatch Logs accepts (PutRetentionPolicy).
+    public static let retentionDays: Set<Int> = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
+
+    static func load(_ values: [String: String], retentionDays: Int, publicIP: Bool) throws(ConfigurationError) -> AWSRuntimeSettings {
+        func id(_ name: String, _ pattern: String, _ example: String, required: Bool = true) throws(ConfigurationError) -> String? {
+            guard let value = values[name] else {
+                if required { throw ConfigurationError(variable: name, problem: "is required with FTA_RUNTIME=fargate (like \(example))") }
+                return nil
+            }
+            guard value.range(of: pattern, options: .regularExpression) != nil else {
+                throw ConfigurationError(variable: name, problem: "must look like \(example), got '\(value)'")
+            }
+            return value
+        }
+        let region = try id("FTA_AWS_REGION", #"^[a-z]{2}(-[a-z]+)+-[0-9]$"#, "eu-west-1")!
+        let endpoint = values["FTA_AWS_ENDPOINT"]
+        if let endpoint, URL(string: endpoint)?.scheme.map({ ["http", "https"].contains($0) }) != true || URL(string: endpoint)?.host == nil {
+            throw ConfigurationError(variable: "FTA_AWS_ENDPOINT", problem: "must be an http(s) URL, got '\(endpoint)'")
+        }
+        let subnets = (values["FTA_AWS_SUBNETS"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !subnets.isEmpty, subnets.allSatisfy({ $0.range(of: #"^subnet-[0-9a-f]{8,17}$"#, options: .regularExpression) != nil }) else {
+            throw ConfigurationError(variable: "FTA_AWS_SUBNETS", problem: "must be one or more subnet ids (subnet-0123abcd,...) with FTA_RUNTIME=fargate")
+        }
+        guard Self.retentionDays.contains(retentionDays) else {
+            throw ConfigurationError(variable: "FTA_AWS_LOG_RETENTION_DAYS", problem: "must be one of CloudWatch's periods: \(Self.retentionDays.sorted().map(String.init).joined(separator: ", "))")
+        }
+        return AWSRuntimeSettings(
+            region: region, endpoint: endpoint,
+            cluster: try id("FTA_AWS_CLUSTER", #"^[A-Za-z0-9_-]{1,255}$"#, "fta-bots")!,
+            vpc: try id("FTA_AWS_VPC", #"^vpc-[0-9a-f]{8,17}$"#, "vpc-0123abcd")!,
+            subnets: subnets, publicIP: publicIP,
+            fileSystem: try id("FTA_AWS_EFS_FILE_SYSTEM", #"^fs-[0-9a-f]{8,17}$"#, "fs-0123abcd")!,
+            storageSecurityGroup: try id("FTA_AWS_STORAGE_SECURITY_GROUP", #"^sg-[0-9a-f]{8,17}$"#, "sg-0123abcd", required: false),
+            portalSecurityGroup: try id("FTA_AWS_PORTAL_SECURITY_GROUP", #"^sg-[0-9a-f]{8,17}$"#, "sg-0123abcd", required: false),
+            executionRoleARN: try id("FTA_AWS_EXECUTION_ROLE_ARN", #"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$"#, "arn:aws:iam::123456789012:role/fta-bots", required: false),
+            logRetentionDays: retentionDays)
+    }
 }
 
 /// A configuration value that stops start-up, with the variable it concerns.
