@@ -227,6 +227,33 @@ struct StrategyLabTests {
         #expect(entries.contains { $0.action == "backtest.failed" && ($0.detail ?? "").contains("time limit") })
     }
 
+    @Test("a portal stopping mid-job ends its queue at once, takes the job with it, and queues the backtest again for the next start")
+    func stopMidJob() async throws {
+        let jobs = ScriptedLabJobs { spec in
+            spec.kind == .download ? .init(result: Self.download) : .init(result: Self.backtest, runSeconds: 300)
+        }
+        let harness = try await Harness(labRuntime: jobs)
+        let queue = Task { await harness.services.lab.run() }
+        let settings = try validSettings()
+        let record = BacktestRecord(id: "btstop", clientId: ClientID("acme")!, createdBy: "alice", settings: settings,
+                                    timerange: "20261101-20261105", botId: nil, timeLimitSeconds: 600)
+        try await harness.services.lab.submit(record, by: AuditActor(name: "alice", sourceIP: nil))
+        for _ in 0..<40 where try await harness.database.backtest("btstop")?.status != .running { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(try await harness.database.backtest("btstop")?.status == .running)
+        let stopping = Date()
+        queue.cancel()
+        await queue.value
+        #expect(Date().timeIntervalSince(stopping) < 3, "the queue must end promptly when the portal stops")
+        #expect(try await jobs.jobIDs().isEmpty, "the running job went with the portal")
+        let left = try #require(try await harness.database.backtest("btstop"))
+        #expect(left.status == .running && left.error == nil, "an interrupted backtest is not a failed one")
+        // The next start finds it and runs it again.
+        let next = Task { await harness.services.lab.run() }
+        defer { next.cancel() }
+        for _ in 0..<40 where try await jobs.started().filter({ $0.id == "btstop" }).count < 2 { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(try await jobs.started().filter { $0.id == "btstop" }.count == 2)
+    }
+
     @Test("the runner's output: a chunked result is reassembled, a forged or partial one is not, and paths are trimmed from messages")
     func runnerOutput() throws {
         let big = #"{"ok":true,"message":""# + String(repeating: "x", count: 20_000) + #""}"#

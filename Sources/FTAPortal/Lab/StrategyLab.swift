@@ -183,10 +183,17 @@ public actor StrategyLab {
     }
 
     /// After a restart: no job of the old process is left running, and what it was running runs again.
+    ///
+    /// Only this portal's own jobs go: those of its unfinished backtests (and their downloads) and
+    /// of its strategies still validating, by their ids (`jobID(...)`). A job of another portal on
+    /// the same engine (a test engine shared by several) is not this one's to remove.
     private func recover(_ runtime: any LabJobRuntime) async {
         do {
-            for id in try await runtime.jobIDs() { try await runtime.removeJob(id) }
-            for row in try await database.unfinishedBacktests() where row.status != .queued {
+            let unfinished = try await database.unfinishedBacktests()
+            var mine = Set(unfinished.flatMap { [$0.id, "d" + $0.id] })
+            for row in try await database.strategies(of: nil) where row.status == .validating { mine.insert(Self.jobID(validating: row)) }
+            for id in try await runtime.jobIDs() where mine.contains(id) { try await runtime.removeJob(id) }
+            for row in unfinished where row.status != .queued {
                 try await database.updateBacktest(row.id) { $0.status = .queued; $0.phase = "queued (the portal restarted)" }
             }
         } catch {
@@ -199,7 +206,8 @@ public actor StrategyLab {
     private func validate(_ row: StrategyRecord, _ runtime: any LabJobRuntime) async {
         guard let id = row.id else { return }
         let ref = StrategyRef.custom(name: row.name, version: row.version)
-        let spec = jobSpec(kind: .validate, client: row.clientId, settings: Self.probeSettings(ref), source: row.source, arguments: "{}", dataSet: nil)
+        let spec = jobSpec(kind: .validate, client: row.clientId, settings: Self.probeSettings(ref), source: row.source, arguments: "{}", dataSet: nil,
+                           id: Self.jobID(validating: row))
         let actor = AuditActor(name: "fta-lab", sourceIP: nil)
         switch await execute(spec, timeLimit: settings.validateTimeLimit, backtest: nil, runtime) {
         case .success(let output):
@@ -209,6 +217,8 @@ public actor StrategyLab {
             try? await database.updateStrategy(id: id, status: ok ? .valid : .invalid, message: ok ? nil : (message ?? "Freqtrade could not load it."), info: info)
             await audit.record(by: actor, action: ok ? "strategy.validated" : "strategy.rejected", target: ref.rawValue,
                                clientId: row.clientId.rawValue, outcome: ok ? .success : .failure, detail: ok ? nil : message.map { String($0.prefix(200)) })
+        case .failure(let failure) where failure.interrupted:
+            return  // still validating: it runs again at the next start
         case .failure(let failure):
             try? await database.updateStrategy(id: id, status: .invalid, message: "Validation stopped: \(failure.message)", info: nil)
             await audit.record(by: actor, action: "strategy.rejected", target: ref.rawValue, clientId: row.clientId.rawValue, outcome: .failure,
@@ -219,7 +229,7 @@ public actor StrategyLab {
     private func inspect(_ shipped: ShippedStrategy, _ runtime: any LabJobRuntime) async -> Result<JSONValue, LabFailure> {
         // The inspection runs for no client; the operator's own id marks it in the runtime.
         let spec = jobSpec(kind: .validate, client: ClientID("fta-lab")!, settings: Self.probeSettings(.shipped(shipped)),
-                           source: shipped.pythonSource, arguments: "{}", dataSet: nil)
+                           source: shipped.pythonSource, arguments: "{}", dataSet: nil, id: "i-" + shipped.rawValue.lowercased())
         switch await execute(spec, timeLimit: settings.validateTimeLimit, backtest: nil, runtime) {
         case .success(let output):
             guard output["ok"]?.boolValue == true, let info = output["info"] else {
@@ -291,6 +301,8 @@ public actor StrategyLab {
             case .success(let output):
                 await finish(id, failure: "the market data could not be downloaded: \(Self.trimPaths(output["message"]?.stringValue ?? "no reason given"))")
                 return
+            case .failure(let failure) where failure.interrupted:
+                return  // left as it is: recover() queues it again at the next start
             case .failure(let failure):
                 await finish(id, failure: "the market data could not be downloaded: \(failure.message)", cancelled: failure.cancelled)
                 return
@@ -325,6 +337,8 @@ public actor StrategyLab {
                 row.finishedAt = Date()
             }
             try? await database.pruneBacktests(of: queued.clientId, keep: settings.keepBacktests)
+        case .failure(let failure) where failure.interrupted:
+            return  // left as it is: recover() queues it again at the next start
         case .failure(let failure):
             await finish(id, failure: failure.message, cancelled: failure.cancelled)
         }
@@ -438,12 +452,16 @@ public actor StrategyLab {
 
     static func newJobID() -> String { "j" + String(UInt64.random(in: 0..<(1 << 48)), radix: 16) }
 
+    /// A validation's job id: the row and the version, so that a restart finds it again.
+    static func jobID(validating row: StrategyRecord) -> String { "v\(row.id ?? 0)-\(row.version.prefix(12))" }
+
     /// Waits for memory, runs the job to its end (or its time limit, or a cancellation), and
     /// answers the result it printed. `backtest`: the backtest whose phase shows the progress.
     private func execute(_ spec: LabJobSpec, timeLimit: Int, backtest: String?, _ runtime: any LabJobRuntime) async -> Result<JSONValue, LabFailure> {
         // Memory first: a job waits rather than pushing running bots into the OOM killer.
         while true {
             if let backtest, cancelRequests.contains(backtest) { return .failure(.cancelledByUser) }
+            if Task.isCancelled { return .failure(.interrupted) }
             guard let account = try? await admission.currentAccount(database: database) else { break }
             let free = account.freeMB
             if free >= spec.memoryMB { break }
@@ -462,6 +480,13 @@ public actor StrategyLab {
         var lastProgress = Date.distantPast
         while true {
             await sleep(seconds: 1)
+            // The portal is stopping: the job goes with it, and what it was for runs again at
+            // the next start (recover). Without this the loop would spin: a cancelled task's
+            // naps end at once and every runtime call fails.
+            if Task.isCancelled {
+                try? await runtime.removeJob(spec.id)
+                return .failure(.interrupted)
+            }
             if let backtest, cancelRequests.contains(backtest) {
                 cancelRequests.remove(backtest)
                 try? await runtime.removeJob(spec.id)
@@ -552,11 +577,15 @@ public actor StrategyLab {
 struct LabFailure: Error, Sendable, Equatable {
     var message: String
     var cancelled = false
-    init(_ message: String, cancelled: Bool = false) {
+    var interrupted = false
+    init(_ message: String, cancelled: Bool = false, interrupted: Bool = false) {
         self.message = message
         self.cancelled = cancelled
+        self.interrupted = interrupted
     }
     static let cancelledByUser = LabFailure("cancelled", cancelled: true)
+    /// The portal is stopping: nothing is recorded, the work runs again at the next start.
+    static let interrupted = LabFailure("interrupted: the portal is stopping", interrupted: true)
 }
 
 /// Runs the lab's queue for as long as the portal runs.
