@@ -358,7 +358,7 @@ struct LabController {
         guard let started = bot.startedAt ?? Optional(bot.createdAt) else { throw APIError(DomainError.internal) }
         // The window: from the bot's start (or its first trade, when earlier) to now.
         var start = started
-        if let answer = try? await lab.bridge.call(bot, "/trades?limit=500") {
+        if let answer = try? await lab.bridge.call(bot, "/api/v1/trades?limit=500") {
             for trade in StrategyLab.trades(fromFreqtrade: answer["trades"]?.arrayValue ?? []) {
                 if let open = ISO8601Parsing.date(trade.openDate), open < start { start = open }
             }

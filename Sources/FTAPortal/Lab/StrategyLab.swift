@@ -359,12 +359,14 @@ public actor StrategyLab {
     }
 
     /// Whether the cached set holds `pair` over the window: its first candle at or before the
-    /// start, and its last no older than a few candles (or half an hour) before the end.
+    /// start, and its last no older than three candles before the end.
     static func covers(_ set: LabDataRecord?, pair: String, from start: Date, to end: Date, timeframe: String) -> Bool {
         guard let set, let coverage = try? JSONValue.parse(Data(set.coverage.utf8)), let entry = coverage[pair],
               let first = entry["first"]?.stringValue.flatMap(ISO8601Parsing.date), let last = entry["last"]?.stringValue.flatMap(ISO8601Parsing.date)
         else { return false }
-        let slack = max(Double(3 * BotCatalog.minutes(of: timeframe) * 60), 1800)
+        // Three candles: the newest candle is never stored (it is still forming, and Freqtrade drops
+        // the last stored one at each download), and a replay's window ends now.
+        let slack = Double(3 * BotCatalog.minutes(of: timeframe) * 60)
         return first <= start.addingTimeInterval(Double(BotCatalog.minutes(of: timeframe) * 60)) && last >= end.addingTimeInterval(-slack)
     }
 
@@ -383,9 +385,9 @@ public actor StrategyLab {
 
     /// The bot's own trades over the window against the replay's.
     private func compareWithDryRun(bot id: BotID, result: BacktestResult, window: (start: Date, end: Date), timeframe: String) async -> String? {
-        guard let bot = try? await database.bot(id), let answer = try? await bridge.call(bot, "/trades?limit=500") else { return nil }
+        guard let bot = try? await database.bot(id), let answer = try? await bridge.call(bot, "/api/v1/trades?limit=500") else { return nil }
         var dry = Self.trades(fromFreqtrade: answer["trades"]?.arrayValue ?? [])
-        if let open = try? await bridge.call(bot, "/status"), let list = open.arrayValue { dry += Self.trades(fromFreqtrade: list) }
+        if let open = try? await bridge.call(bot, "/api/v1/status"), let list = open.arrayValue { dry += Self.trades(fromFreqtrade: list) }
         dry = dry.filter { trade in ISO8601Parsing.date(trade.openDate).map { $0 >= window.start && $0 <= window.end } ?? false }
         let comparison = DryRunComparison.compare(
             dry: dry, backtest: result.trades,
