@@ -95,9 +95,9 @@ struct LabController {
             throw APIError(.contentTooLarge, "payload_too_large", "A strategy may be at most \(CustomStrategyName.maxSourceBytes / 1024) KiB.")
         } else if source.contains("\u{0}") {
             errors.add("source", "must be text")
-        } else if let name, !Self.declaresClass(name, in: source) {
-            errors.add("source", "must define class \(name)(...): the class name must match the file name")
         }
+        // Whether the class matches the file is Freqtrade's to say, in its own words, at validation
+        // (issue 16): the portal only adds a hint to that verdict (`StrategyLab.validate`).
         try errors.throwIfAny()
         // Bounded per client: every version is kept (a bot or backtest names the one it ran), so
         // the bound is on uploads, not on what is kept.
@@ -111,17 +111,6 @@ struct LabController {
                            outcome: .success, detail: inserted ? "\(row.sizeBytes) bytes" : "same source as an earlier upload")
         if inserted { await lab.queueValidation() }
         return EditedResponse(status: .accepted, response: StrategyEnvelope(strategy: StrategyView(row)))
-    }
-
-    /// Whether the source has a line `class <name>(` (or `class <name>:`) at its top level.
-    static func declaresClass(_ name: String, in source: String) -> Bool {
-        source.split(whereSeparator: \.isNewline).contains { line in
-            guard line.hasPrefix("class ") else { return false }
-            let rest = line.dropFirst(6).drop { $0 == " " }
-            guard rest.hasPrefix(name) else { return false }
-            let after = rest.dropFirst(name.count).drop { $0 == " " }
-            return after.hasPrefix("(") || after.hasPrefix(":")
-        }
     }
 
     @Sendable func strategy(_ request: Request, context: PortalContext) async throws -> StrategyDetail {

@@ -212,7 +212,11 @@ public actor StrategyLab {
         switch await execute(spec, timeLimit: settings.validateTimeLimit, backtest: nil, runtime) {
         case .success(let output):
             let ok = output["ok"]?.boolValue == true
-            let message = output["message"]?.stringValue.map { Self.trimPaths(String($0.prefix(2000))) }
+            var message = output["message"]?.stringValue.map { Self.trimPaths(String($0.prefix(2000))) }
+            // Freqtrade says only that it cannot load the class; the likely cause is fta's rule.
+            if !ok, let text = message, text.contains("Impossible to load Strategy"), !Self.declaresClass(row.name, in: row.source) {
+                message = text + " (fta: the file \(row.name).py must define class \(row.name), a Freqtrade IStrategy.)"
+            }
             let info = output["info"].flatMap { ok ? String(decoding: $0.jsonText(), as: UTF8.self) : nil }
             try? await database.updateStrategy(id: id, status: ok ? .valid : .invalid, message: ok ? nil : (message ?? "Freqtrade could not load it."), info: info)
             await audit.record(by: actor, action: ok ? "strategy.validated" : "strategy.rejected", target: ref.rawValue,
@@ -237,6 +241,17 @@ public actor StrategyLab {
             }
             return .success(info)
         case .failure(let failure): return .failure(failure)
+        }
+    }
+
+    /// Whether the source has a line `class <name>(` (or `class <name>:`) at its top level.
+    static func declaresClass(_ name: String, in source: String) -> Bool {
+        source.split(whereSeparator: \.isNewline).contains { line in
+            guard line.hasPrefix("class ") else { return false }
+            let rest = line.dropFirst(6).drop { $0 == " " }
+            guard rest.hasPrefix(name) else { return false }
+            let after = rest.dropFirst(name.count).drop { $0 == " " }
+            return after.hasPrefix("(") || after.hasPrefix(":")
         }
     }
 
