@@ -340,7 +340,8 @@ def test_proxy_lab_allows_a_data_volume(lab_proxy, engine, world):
 def test_proxy_lab_runs_a_validate_job_without_network_or_volume(lab_proxy, engine, world):
     job, body = world.job("validate", script=(
         'echo "ifaces:$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | tr "\\n" ,)"; '
-        f'[ -e {DATA_DIR} ] || echo no-data-dir; echo "kind:$FTA_JOB_KIND"'))
+        # The test image has the directory; what must be absent is a volume mounted there.
+        f'grep -q " {DATA_DIR} " /proc/mounts || echo no-data-dir; echo "kind:$FTA_JOB_KIND"'))
     text = compact_json(body)
     assert 40 * 1024 < len(text.encode()) < LIMIT and "\\u" not in text.replace("\\\\", "")
     code, logs, info = run_job(lab_proxy, engine, f"fta-job-{job}", text)
@@ -509,7 +510,7 @@ JOB_CASES = [
     ("download-data-and-bot-volume", "download", mounts(lambda w: [
         data_mount(w), {"Source": w.bot_vol, "Target": "/victim", "Type": "volume"}]), "job.mounts"),
     ("download-foreign-volume", "download", mount(Source=lambda w: f"evil{w.run_id}j"), "job.mounts"),
-    ("download-data-elsewhere", "download", mount(Target="/freqtrade/user_data"), "job.mounts"),
+    ("download-data-elsewhere", "download", mount(Target="/freqtrade/user_data/data"), "job.mounts"),
     ("download-bind-root", "download", mounts(lambda w: [{"Source": "/", "Target": DATA_DIR, "Type": "bind"}]),
      "job.mounts"),
     ("download-volume-options", "download", mount(VolumeOptions={"DriverConfig": {"Name": "local", "Options": {
