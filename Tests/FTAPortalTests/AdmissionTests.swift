@@ -303,3 +303,68 @@ struct OOMRecordingTests {
         #expect(entries.count == 2)
     }
 }
+
+@Suite("reconciler: a bot that runs but whose API does not answer is shown as such")
+struct UnhealthyRecordingTests {
+    @Test("unhealthy sets lastError with the bot's output and one audit entry per run; healthy again clears it")
+    func recordsEachRunOnce() async throws {
+        let harness = try await Harness()
+        let services = harness.services
+        let reconciler = Reconciler(database: services.database, runtime: services.runtime, lifecycle: services.lifecycle,
+                                    audit: services.audit, bridge: nil, logger: Logger(label: "test"))
+        let id = BotID("acme-bot")!
+        try await services.lifecycle.start(id)
+        // Starting and then healthy: nothing to say.
+        await harness.runtime.setHealth(id, "starting")
+        #expect(try await reconciler.reconcileOnce().unhealthy.isEmpty)
+        await harness.runtime.setHealth(id, "healthy")
+        #expect(try await reconciler.reconcileOnce().unhealthy.isEmpty)
+        #expect(try await harness.database.bot(id)?.lastError == nil)
+
+        // A run younger than the grace (a slow start on a loaded host) is not recorded yet;
+        // Docker's timestamps have nanoseconds.
+        let recent = ISO8601Parsing.string(Date().addingTimeInterval(-(Reconciler.unhealthyGrace - 60)))
+        let nanos = ISO8601Parsing.string(Date().addingTimeInterval(-60)).replacingOccurrences(of: "Z", with: ".123456789Z")
+        for started in [recent, nanos] {
+            await harness.runtime.setHealth(id, "unhealthy", startedAt: started)
+            #expect(try await reconciler.reconcileOnce().unhealthy.isEmpty, "recorded a run started at \(started)")
+        }
+        #expect(Reconciler.runtimeDate(nanos) != nil)
+        #expect(try await harness.database.bot(id)?.lastError == nil)
+
+        await harness.runtime.setHealth(id, "unhealthy", startedAt: "2026-01-01T00:00:00.987654321Z")
+        #expect(try await reconciler.reconcileOnce().unhealthy == ["acme-bot"])
+        var bot = try #require(try await harness.database.bot(id))
+        // Left running (its limits bound it), with why and its last output for the owner.
+        #expect(bot.state == .running && bot.desiredState == .running)
+        #expect(await harness.runtime.isRunning(id) == true)
+        #expect(bot.lastError?.hasPrefix("Freqtrade's API stopped answering the health check") == true)
+        #expect(bot.lastError?.contains("Its last output:\nline one\nline two") == true)
+        var entries = try await harness.database.auditEntries(AuditFilter(action: "bot.unhealthy"))
+        #expect(entries.count == 1 && entries.first?.target == "acme-bot" && entries.first?.outcome == .failure)
+        #expect(entries.first?.detail?.contains("strategy \(bot.strategy)") == true)
+
+        // Still unhealthy: the same run is not recorded twice.
+        #expect(try await reconciler.reconcileOnce().unhealthy.isEmpty)
+        #expect(try await harness.database.auditEntries(AuditFilter(action: "bot.unhealthy")).count == 1)
+
+        // Healthy again: the message goes, the entry stays.
+        await harness.runtime.setHealth(id, "healthy")
+        _ = try await reconciler.reconcileOnce()
+        bot = try #require(try await harness.database.bot(id))
+        #expect(bot.lastError == nil)
+
+        // A new run (a restart) that goes unhealthy is a new entry; another message is kept as it is.
+        _ = try await services.lifecycle.stop(id)
+        _ = try await reconciler.reconcileOnce()
+        try await services.lifecycle.start(id)
+        await harness.runtime.setHealth(id, "unhealthy")
+        #expect(try await reconciler.reconcileOnce().unhealthy == ["acme-bot"])
+        entries = try await harness.database.auditEntries(AuditFilter(action: "bot.unhealthy"))
+        #expect(entries.count == 2 && Set(entries.compactMap(\.detail)).count == 2)
+        _ = try await harness.database.updateBot(id) { $0.lastError = "something else" }
+        await harness.runtime.setHealth(id, "healthy")
+        _ = try await reconciler.reconcileOnce()
+        #expect(try await harness.database.bot(id)?.lastError == "something else")
+    }
+}

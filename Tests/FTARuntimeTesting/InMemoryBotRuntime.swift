@@ -27,6 +27,9 @@ public final class InMemoryBotRuntime: BotRuntime, @unchecked Sendable {
     /// The kernel killed the bot for running out of memory; `restarted`: the runtime's restart
     /// policy brought it back (running again, one more restart), otherwise it stays down.
     public func killForMemory(_ bot: BotID, restarted: Bool) async { await state.killForMemory(bot, restarted: restarted) }
+    /// What the runtime's health check says of a running bot ("healthy", "unhealthy"), nil: no verdict.
+    /// `startedAt`: when the instance's run began, as the runtime reports it (default: long ago).
+    public func setHealth(_ bot: BotID, _ health: String?, startedAt: String? = nil) async { await state.setHealth(bot, health, startedAt: startedAt) }
     /// A slow host: from now on a launch creates the instance but answers `timedOut` before it
     /// runs (Docker's create done, its start still going); `finishSlowLaunches` lets them run.
     public func setLaunchesTimeOut(_ on: Bool) async { await state.setLaunchesTimeOut(on) }
@@ -67,6 +70,8 @@ public final class InMemoryBotRuntime: BotRuntime, @unchecked Sendable {
             var pending = false
             var restarts = 0
             var lastExitAt: String?
+            var health: String?
+            var startedAt = "2026-01-01T00:00:00.000000000Z"
         }
         var instances: [BotID: Instance] = [:]
         var usages: [BotID: BotUsage] = [:]
@@ -96,6 +101,11 @@ public final class InMemoryBotRuntime: BotRuntime, @unchecked Sendable {
             if let bot { usages[bot] = usage } else { defaultUsage = usage }
         }
 
+        func setHealth(_ bot: BotID, _ health: String?, startedAt: String?) {
+            instances[bot]?.health = health
+            if let startedAt { instances[bot]?.startedAt = startedAt }
+        }
+
         func killForMemory(_ bot: BotID, restarted: Bool) {
             guard var instance = instances[bot] else { return }
             exits += 1
@@ -122,7 +132,7 @@ public final class InMemoryBotRuntime: BotRuntime, @unchecked Sendable {
             storage.insert(launch.botID)
             nextAddress += 1
             instances[launch.botID] = Instance(client: launch.clientID, running: !launchesTimeOut, address: "127.99.0.\(nextAddress % 250 + 2)",
-                                               pending: launchesTimeOut)
+                                               pending: launchesTimeOut, startedAt: "2026-01-01T00:\(String(format: "%02d", launches % 60)):00.000000000Z")
             launches += 1
             launchedSecrets[launch.botID] = launch.secrets
             if launchesTimeOut { throw .timedOut("the in-memory runtime is set slow: created, not started") }
@@ -149,7 +159,8 @@ public final class InMemoryBotRuntime: BotRuntime, @unchecked Sendable {
                                         restartCount: instance.restarts, lastExitAt: instance.lastExitAt)
             }
             return BotRuntimeStatus(phase: instance.running ? .running : .stopped, exitCode: instance.running ? nil : 0,
-                                    oomKilled: instance.oomKilled, address: instance.running ? instance.address : nil,
+                                    oomKilled: instance.oomKilled, health: instance.running ? instance.health : nil,
+                                    startedAt: instance.startedAt, address: instance.running ? instance.address : nil,
                                     restartCount: instance.restarts, lastExitAt: instance.lastExitAt)
         }
 

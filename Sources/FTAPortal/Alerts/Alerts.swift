@@ -243,6 +243,9 @@ actor AlertWatcher {
             if entry.action == Reconciler.oomAction {
                 events.append(AlertCondition("bot.oom_killed", subject: target, summary: "Bot \(target) was killed for running out of memory",
                                              detail: entry.detail ?? ""))
+            } else if entry.action == Reconciler.unhealthyAction {
+                events.append(AlertCondition("bot.unhealthy", subject: target, severity: "warning", summary: "Bot \(target) runs but its API does not answer",
+                                             detail: entry.detail ?? ""))
             } else if entry.action == "bot.quarantine" && entry.actor == "dry-run-guard" {
                 events.append(AlertCondition("dryrun.guard", subject: target, summary: "The dry-run guard stopped bot \(target)",
                                              detail: entry.detail ?? "The bot's own API reported live trading."))

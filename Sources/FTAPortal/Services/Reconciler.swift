@@ -14,6 +14,9 @@ public struct ReconcileReport: Sendable, Codable, Equatable {
     public var deleted: [String] = []
     /// Bots found killed for running out of memory since the last pass (each kill once).
     public var oomKilled: [String] = []
+    /// Bots whose runtime found them unhealthy since the last pass (each run once): alive, but
+    /// Freqtrade's API does not answer (a strategy stuck at import, a hung process).
+    public var unhealthy: [String] = []
     public var orphanContainers: [String] = []
     public var orphanVolumes: [String] = []
     public var orphanNetworks: [String] = []
@@ -22,7 +25,7 @@ public struct ReconcileReport: Sendable, Codable, Equatable {
     public init() {}
 
     public var summary: String {
-        "recreated \(recreated.count), stopped \(stopped.count), quarantined \(quarantined.count), failed \(failed.count), deleted \(deleted.count), OOM-killed \(oomKilled.count), orphans \(orphanContainers.count + orphanVolumes.count + orphanNetworks.count), errors \(errors.count)"
+        "recreated \(recreated.count), stopped \(stopped.count), quarantined \(quarantined.count), failed \(failed.count), deleted \(deleted.count), OOM-killed \(oomKilled.count), unhealthy \(unhealthy.count), orphans \(orphanContainers.count + orphanVolumes.count + orphanNetworks.count), errors \(errors.count)"
     }
 }
 
@@ -142,6 +145,7 @@ public struct Reconciler: Sendable {
                 await audit.record(AuditEntry(actor: "reconciler", clientId: bot.clientId.rawValue, action: "bot.recreate", target: bot.id.rawValue, outcome: .success))
             } else {
                 if bot.state == .starting { _ = try await database.updateBot(id) { $0.state = .running } }
+                if let status { try await noteHealth(of: bot, status, into: &report) }
                 // The dry-run guard also runs on every pass, not only when someone looks.
                 if let bridge {
                     do {
@@ -188,6 +192,55 @@ extension Reconciler {
         logger.warning("bot killed for running out of memory", metadata: ["bot": "\(bot.id)", "restarts": "\(status.restartCount)"])
         await audit.record(AuditEntry(actor: "reconciler", clientId: bot.clientId.rawValue, action: Self.oomAction, target: bot.id.rawValue, outcome: .failure,
                                       detail: "\(kill); \(alive ? "restarted by the runtime" : "not restarted"); size \(bot.size)"))
+    }
+
+    static let unhealthyAction = "bot.unhealthy"
+
+    /// What `lastError` starts with while the runtime finds a bot unhealthy.
+    static let unhealthyMessage = "Freqtrade's API stopped answering the health check (three tries 30 s apart, after a 2-minute start):"
+        + " the bot runs but does not work, often because its strategy is stuck (a loop at import, a call that never returns)."
+        + " It uses no more than its size's CPU share; stop it, fix the strategy, and start it again."
+
+    /// How long a run must have lasted before its unhealthy verdict is recorded. The health check
+    /// already waits out a 2-minute start period and three failed probes 30 s apart; a host
+    /// starting bots under heavy swap, or the emulated 1 GiB test VM (where Freqtrade took up to
+    /// 250 s to its API), may still be starting then, and that is not worth an alert.
+    public static let unhealthyGrace: TimeInterval = 300
+
+    /// Records, once per run of the instance, that the runtime finds a running bot unhealthy:
+    /// Freqtrade's API does not answer although the process is alive, which nothing else would
+    /// show (the container neither exits nor grows). The owner reads why in `lastError`, with
+    /// the bot's last output; the audit trail and the alerts get one `bot.unhealthy` entry. The
+    /// bot is left running: it cannot take more than its limits, and a hiccup of a loaded host
+    /// (a swap storm slowing the probe) heals by itself, which clears the message again.
+    func noteHealth(of bot: BotRecord, _ status: BotRuntimeStatus, into report: inout ReconcileReport, now: Date = Date()) async throws {
+        switch status.health {
+        case "unhealthy":
+            // A run whose start is unknown counts as old enough: the verdict is the runtime's.
+            if let started = status.startedAt.flatMap(Self.runtimeDate), now.timeIntervalSince(started) < Self.unhealthyGrace { return }
+            let run = "run started at \(status.startedAt ?? "an unknown time")"
+            let recorded = try await database.auditEntries(AuditFilter(action: Self.unhealthyAction, clientId: bot.clientId.rawValue))
+            guard !recorded.contains(where: { $0.target == bot.id.rawValue && $0.detail?.hasPrefix(run) == true }) else { return }
+            let output = (try? await runtime.logs(bot: bot.id, tail: Self.failureOutputLines)) ?? []
+            let lines = output.suffix(Self.failureOutputLines).map { String($0.prefix(Self.failureOutputWidth)) }
+            let message = lines.isEmpty ? Self.unhealthyMessage : Self.unhealthyMessage + " Its last output:\n" + lines.joined(separator: "\n")
+            _ = try await database.updateBot(bot.id) { $0.lastError = message }
+            report.unhealthy.append(bot.id.rawValue)
+            logger.warning("bot is unhealthy: its API does not answer", metadata: ["bot": "\(bot.id)"])
+            await audit.record(AuditEntry(actor: "reconciler", clientId: bot.clientId.rawValue, action: Self.unhealthyAction, target: bot.id.rawValue,
+                                          outcome: .failure, detail: "\(run); Freqtrade's API does not answer its health check; strategy \(bot.strategy)"))
+        case "healthy" where bot.lastError?.hasPrefix(Self.unhealthyMessage) == true:
+            _ = try await database.updateBot(bot.id) { $0.lastError = nil }
+        default:
+            break
+        }
+    }
+
+    /// A runtime's timestamp (Docker's have nanoseconds, which the ISO 8601 parser does not take:
+    /// cut to milliseconds).
+    public static func runtimeDate(_ text: String) -> Date? {
+        let cut = text.replacing(/\.(\d{3})\d+/) { ".\($0.1)" }
+        return ISO8601Parsing.date(cut)
     }
 
     /// What the user reads in `lastError` of a bot the kernel killed and that stays down.

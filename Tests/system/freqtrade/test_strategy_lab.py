@@ -25,10 +25,12 @@ share backtests and overlap waits: the order below is the story.
 7. Hostile strategies (lab_strategies/Hostile*.py), each uploaded by A: sockets, the portal's
    secrets and files, 1 GiB of disk and a loop at import; 2 GiB of memory and 1000 processes at
    the first candle (at import they would kill their own validation and never get further). The
-   loop is stopped by validation's time limit; the others pass validation (where the import-time
-   ones already attack, with no network) and attack again in a backtest; memory and the fork bomb
-   also in a bot. Each attack fails or is killed, the portal answers throughout, B's bot keeps
-   running, the host is unharmed, and the audit trail says what happened.
+   loop is stopped by validation's time limit, and no bot can be made of it; the others pass
+   validation (where the import-time ones already attack, with no network) and attack again in a
+   backtest and in a bot. A stall (a loop at import only where there is a network) passes
+   validation and hangs its bot before Freqtrade's API: the reconciler shows it stuck. Each attack
+   fails or is killed, the portal answers throughout, B's bot keeps running, the host is
+   unharmed, and the audit trail says what happened.
 8. The custom strategy's bot (from 5) has traded by then; the operator prunes the data set.
 
 The engine is watched directly (fta_lab_e2e_support.JobWatch): every job's labels, mounts,
@@ -97,9 +99,19 @@ QUEUE_TIMEOUT = 360
 BOT_API_TIMEOUT = 180
 TRADE_TIMEOUT = 300
 HOSTILE = ("HostileMemory", "HostileFork", "HostileSockets", "HostileEnviron", "HostileDisk")
-HOSTILE_TIMEOUT = 480
-# The line a hostile fixture prints when its attack is over (in a bot that survived it).
-BOT_ATTACK_OVER = {"HostileMemory": "FTA-HOSTILE memory -> ", "HostileFork": "FTA-HOSTILE fork reaped="}
+# Each hostile strategy that passes validation also runs as a bot of A, in this order, at most
+# BOTS_AT_ONCE at a time: the stall first, as its verdict takes longest (the bots' health check
+# has a 2-minute start period, then three failed probes 30 s apart, and the reconciler records
+# the verdict of a run at least UNHEALTHY_GRACE_S old: Reconciler.unhealthyGrace).
+HOSTILE_BOTS = ("HostileStall", "HostileMemory", "HostileFork", "HostileSockets", "HostileEnviron", "HostileDisk")
+BOTS_AT_ONCE = 3
+UNHEALTHY_GRACE_S = 300
+HOSTILE_TIMEOUT = 660
+# The line a hostile fixture prints when its attack is over (in a bot that survived it). The
+# stall never ends: its verdict is the reconciler's `bot.unhealthy`.
+BOT_ATTACK_OVER = {"HostileMemory": "FTA-HOSTILE memory -> ", "HostileFork": "FTA-HOSTILE fork reaped=",
+                   "HostileSockets": "FTA-HOSTILE sockets done ", "HostileEnviron": "FTA-HOSTILE environ done ",
+                   "HostileDisk": "FTA-HOSTILE disk /tmp "}
 # What no job's environment may hold: the portal's own settings and the engine's address.
 PORTAL_ONLY_KEYS = {"FTA_SECRET_KEY", "FTA_DATABASE", "FTA_DOCKER_URL", "DOCKER_HOST", "FTA_PUBLIC_URL", "FTA_PORT",
                     "FTA_WEB_ROOT", "FTA_TEST_ADMIN_PASSWORD", "FTA_TEST_PORTAL_DIR"}
@@ -278,7 +290,8 @@ def lab(freqtrade_image, socket_proxy, sim_host, fta_binary):
             lab.secrets = {"FTA_SECRET_KEY": env["FTA_SECRET_KEY"], "admin password": portal.password}
             admin = portal.login()
             lab.cookies["admin"] = admin
-            for client_id, max_bots in ((a, 4), (b, 2)):
+            # A: its custom strategy's bot and up to BOTS_AT_ONCE hostile ones.
+            for client_id, max_bots in ((a, 1 + BOTS_AT_ONCE), (b, 2)):
                 status, body = portal.call("POST", "/clients", admin, {"id": client_id, "name": f"Lab {client_id}", "maxBots": max_bots})
                 assert status == 201, body
                 assert body["client"]["customStrategies"] is False, body
@@ -635,7 +648,7 @@ def test_other_clients_and_viewers_change_nothing(lab):
 @pytest.fixture(scope="module")
 def hostile(lab):
     """Uploads the hostile fixtures and runs each in validation, a backtest (A may have three
-    waiting at once) and, for memory and fork, a bot; samples the host and the portal meanwhile.
+    waiting at once) and a bot (three at once); samples the host and the portal meanwhile.
     Answers what happened; the tests below judge it."""
     started = time.monotonic()
     h = lab.hostile
@@ -665,14 +678,14 @@ def hostile(lab):
         "HostileEnviron": strategy_source("HostileEnviron", {"PORTAL_PATHS = (": "PORTAL_PATHS = (" + "".join(f'"{p}", ' for p in portal_paths)}),
         "HostileDisk": strategy_source("HostileDisk"),
         "HostileLoop": strategy_source("HostileLoop"),
+        "HostileStall": strategy_source("HostileStall"),
     }
     h["disk_before_mb"] = lab_support.disk_free_mb(sampler.data_dir)
     # Memory and fork first: their bots start while the rest validates and backtests.
     for name, source in sources.items():
         lab.upload(name, source)
     h["verdicts"], h["backtests"], h["bots"] = {}, {}, {}
-    oom_bot, fork_bot = f"la-{lab.suffix}-oom", f"la-{lab.suffix}-fork"
-    bots = {"HostileMemory": oom_bot, "HostileFork": fork_bot}
+    bots = {name: f"la-{lab.suffix}-{name[len('Hostile'):].lower()}" for name in HOSTILE_BOTS}
     done_bots: dict[str, dict] = {}
     deadline = time.monotonic() + HOSTILE_TIMEOUT
     try:
@@ -691,7 +704,10 @@ def hostile(lab):
                 if name in h["verdicts"] and name not in h["backtests"] and len(pending) < 3:
                     h["backtests"][name] = lab.submit(f"hostile_{name}", "owner", f"custom:{name}", pairs=PAIRS[:1])["id"]
                     pending.append(name)
-                if name in bots and name in h["verdicts"] and name not in h["bots"]:
+            alive = [n for n in h["bots"] if n not in done_bots]
+            for name in HOSTILE_BOTS:
+                if name in h["verdicts"] and name not in h["bots"] and len(alive) < BOTS_AT_ONCE:
+                    alive.append(name)
                     lab.bots[name] = bots[name]
                     h["bots"][name] = lab.ok("POST", "/bots", "owner", {
                         "id": bots[name], "name": f"Lab {name}", "exchange": "binance", "pairs": PAIRS[:1], "stakeCurrency": "USDT",
@@ -699,17 +715,26 @@ def hostile(lab):
                         "strategy": f"custom:{name}", "size": "small"}, expect=201)["bot"]
                     lab.created[f"bot_{name}"] = time.monotonic()
             # Each hostile bot until its attack is over: its own last report in its log, or the
-            # reconciler's record of an OOM kill, or the runtime gave up on it. Then it is deleted
-            # (a bot in a restart loop costs the host CPU).
+            # reconciler's record of an OOM kill or of a bot stuck unhealthy, or the runtime gave
+            # up on it. What the engine shows of it is kept, then it is deleted (a bot in a
+            # restart loop, or stuck in a loop, costs the host CPU).
             for name, bot_id in bots.items():
                 if name not in h["bots"] or name in done_bots:
                     continue
-                kills = [e for e in lab.audit("bot.oom_killed", client=lab.a) if e.get("target") == bot_id]
+                action = "bot.unhealthy" if name == "HostileStall" else "bot.oom_killed"
+                verdicts = [e for e in lab.audit(action, client=lab.a) if e.get("target") == bot_id]
                 status, body = lab.call("GET", f"/bots/{bot_id}/logs?tail=2000", "owner")
                 lines = body.get("lines", []) if status == 200 else []
                 state = lab.bot(bot_id)
-                if kills or any(BOT_ATTACK_OVER[name] in line for line in lines) or state["state"] == "failed":
-                    done_bots[name] = {"audit": kills, "bot": state, "lines": lines,
+                if verdicts or any(BOT_ATTACK_OVER.get(name, "\0") in line for line in lines) or state["state"] == "failed":
+                    container = f"fta-bot-{bot_id}"
+                    inspect = docker("inspect", container, check=False)
+                    stats = docker("stats", "--no-stream", "--format", "{{.CPUPerc}}", container, check=False)
+                    volume = docker("volume", "inspect", "--format", "{{json .Options}}", f"fta-bot-{bot_id}", check=False)
+                    done_bots[name] = {"audit": verdicts, "bot": state, "lines": lines,
+                                       "inspect": json.loads(inspect.stdout)[0] if inspect.returncode == 0 else None,
+                                       "volume_options": json.loads(volume.stdout) if volume.returncode == 0 else "no volume",
+                                       "cpu_percent": float(stats.stdout.strip().rstrip("%") or 0) if stats.returncode == 0 else None,
                                        "seconds": round(time.monotonic() - lab.created[f"bot_{name}"], 1)}
                     assert lab.call("DELETE", f"/bots/{bot_id}", "owner")[0] == 204
             finished = len(h["verdicts"]) == len(sources) and len(h["backtests"]) == len(HOSTILE) and not pending \
@@ -771,6 +796,44 @@ def test_a_strategy_that_loops_at_import_is_stopped_by_the_validation_time_limit
     rejected = [e for e in lab.audit("strategy.rejected", client=lab.a) if (e.get("target") or "").startswith("custom:HostileLoop")]
     assert rejected and "time limit" in (rejected[0]["detail"] or ""), rejected
     lab.timings["loop_validation_job_s"] = round(job.duration(), 1)
+    # Nor can a bot run it: no bot, no container, no volume.
+    bot_id = f"la-{lab.suffix}-loop"
+    status, body = lab.call("POST", "/bots", "owner", {
+        "id": bot_id, "name": "Lab HostileLoop", "exchange": "binance", "pairs": PAIRS[:1], "stakeCurrency": "USDT",
+        "stakeAmount": STAKE, "dryRunWallet": WALLET, "maxOpenTrades": 1, "timeframe": TIMEFRAME, "strategy": "custom:HostileLoop"})
+    assert status == 400 and "strategy" in body["error"]["fields"], (status, body)
+    assert lab.call("GET", f"/bots/{bot_id}", "owner")[0] == 404
+    assert docker("inspect", f"fta-bot-{bot_id}", check=False).returncode != 0
+    assert docker("volume", "inspect", f"fta-bot-{bot_id}", check=False).returncode != 0
+
+
+def test_a_strategy_that_stalls_at_import_in_a_bot_is_shown_stuck_and_held_to_its_cpu_share(lab, hostile):
+    """HostileStall passed validation (it loops only where it has a network): in its bot it spins
+    at import, before Freqtrade starts its API. The bot's health check fails, the reconciler says
+    so (lastError, `bot.unhealthy`), and the loop got its size's CPU share and no more."""
+    verdict = hostile["verdicts"]["HostileStall"]
+    assert verdict["status"] == "valid", verdict
+    run = hostile["bot_runs"]["HostileStall"]
+    log = "\n".join(run["lines"])
+    assert "FTA-HOSTILE stall -> STARTED" in log, log[-2000:]
+    # Stuck before its API: Freqtrade never got to say it listens.
+    assert "Starting HTTP Server" not in log and "Uvicorn running" not in log, log[-2000:]
+    assert run["audit"], f"no bot.unhealthy for the stalled bot within the phase: {run['bot']}\n{log[-2000:]}"
+    entry = run["audit"][0]
+    assert entry["outcome"] == "failure" and entry["actor"] == "reconciler", entry
+    assert f"strategy custom:HostileStall@{lab.versions['HostileStall']}" in entry["detail"], entry
+    assert run["bot"]["state"] == "running" and (run["bot"].get("lastError") or "").startswith("Freqtrade's API stopped answering"), run["bot"]
+    assert "FTA-HOSTILE stall -> STARTED" in run["bot"]["lastError"], run["bot"]["lastError"]
+    # Its health check's own verdict, and its CPU share: half a core for a small bot.
+    state, host = run["inspect"]["State"], run["inspect"]["HostConfig"]
+    assert state["Running"] is True and state["Health"]["Status"] == "unhealthy", state
+    assert host["NanoCpus"] == 500_000_000, host["NanoCpus"]
+    assert run["cpu_percent"] is not None and 20 <= run["cpu_percent"] <= 60, run["cpu_percent"]
+    # Unhealthy after two minutes' start period and three failed probes; recorded once the run
+    # is five minutes old (Reconciler.unhealthyGrace), at the reconciler's next pass.
+    assert UNHEALTHY_GRACE_S <= run["seconds"] <= UNHEALTHY_GRACE_S + 120, run["seconds"]
+    lab.timings["stall_bot_to_unhealthy_record_s"] = run["seconds"]
+    lab.timings["stall_bot_cpu_percent"] = run["cpu_percent"]
 
 
 def test_memory_is_capped_in_a_backtest_and_in_a_bot(lab, hostile):
@@ -783,10 +846,11 @@ def test_memory_is_capped_in_a_backtest_and_in_a_bot(lab, hostile):
     assert job.inspect["HostConfig"]["Memory"] == job.inspect["HostConfig"]["MemorySwap"] == 512 << 20, job.inspect["HostConfig"]
     failed = [e for e in lab.audit("backtest.failed", client=lab.a) if e.get("target") == result["id"]]
     assert failed and "out of memory" in failed[0]["detail"], failed
-    # Two 2 GiB attacks ran (the backtest and the bot), beside a second hostile bot and jobs; the
-    # host lost at most what their limits allow (512 + 320 + 320 MiB), with room for page cache.
+    # Two 2 GiB attacks ran (the backtest and the bot), beside other hostile bots and jobs; the
+    # host lost at most what their limits allow (a backtest's 512 MiB, a validation's 320 and
+    # three small bots' 320 each), with room for page cache.
     host = hostile["host"]
-    assert host["baseline"]["memAvailableMB"] - host["minMemAvailableMB"] < 512 + 320 + 320 + 512, host
+    assert host["baseline"]["memAvailableMB"] - host["minMemAvailableMB"] < 512 + 320 + BOTS_AT_ONCE * 320 + 512, host
     # As a bot: the kernel killed it at its size's limit, and the reconciler said so.
     run = hostile["bot_runs"]["HostileMemory"]
     log = "\n".join(run["lines"])
@@ -812,8 +876,9 @@ def test_a_fork_bomb_hits_the_process_limit(lab, hostile):
         lab.timings[f"fork_{what}_processes"] = count
     assert not hostile["bot_runs"]["HostileFork"]["audit"], hostile["bot_runs"]["HostileFork"]
     host = hostile["host"]
-    # 1000 processes never reached the host's table: at most the bot's and a job's limits more.
-    assert host["peakProcesses"] - host["baseline"]["processes"] < 256 + 128 + 64, host
+    # 1000 processes never reached the host's table: at most the bot's and a job's limits more,
+    # beside the other hostile bots' own Freqtrade processes.
+    assert host["peakProcesses"] - host["baseline"]["processes"] < 256 + 128 + 64 + 2 * 32, host
 
 
 def test_the_disk_cannot_be_filled(lab, hostile):
@@ -827,8 +892,34 @@ def test_the_disk_cannot_be_filled(lab, hostile):
         assert len(reports) == 3 and all("STOPPED" in r for r in reports), (kind, reports)
         written = {r.split()[0]: int(re.search(r"wrote=(\d+)MiB", r)[1]) for r in reports}
         assert written["/tmp"] <= 64 and written["/freqtrade/user_data"] == 0 and written["/freqtrade/user_data/data"] == 0, (kind, written)
+    # In a bot: the root is read-only and /tmp is the bots' small tmpfs; the bot's own volume
+    # (its trades database and logs, /freqtrade/user_data) is capped by install.sh's XFS store.
+    run = hostile["bot_runs"]["HostileDisk"]
+    reports = markers(run["lines"], "disk")
+    assert len(reports) == 3, (reports, run["lines"][-30:])
+    written = {r.split()[0]: int(re.search(r"wrote=(\d+)MiB", r)[1]) for r in reports}
+    tmp = [r for r in reports if r.startswith("/tmp ")][0]
+    assert "STOPPED" in tmp and written["/tmp"] <= 64, reports
+    mounts = {m["Destination"]: m for m in run["inspect"]["Mounts"]}
+    volume = mounts[DATA_DIR]
+    assert volume["Type"] == "volume" and volume["Name"] == f"fta-bot-{lab.bots['HostileDisk']}" and len(mounts) == 1, mounts
+    assert run["inspect"]["HostConfig"]["ReadonlyRootfs"] is True
+    options = run["volume_options"]
+    assert options != "no volume", run
     host = hostile["host"]
-    assert hostile["disk_before_mb"] - host["minDiskFreeMB"] < 512, (hostile["disk_before_mb"], host)
+    if options and options.get("size"):
+        cap = int(options["size"].rstrip("m"))
+        assert all("STOPPED" in r and written[r.split()[0]] <= cap for r in reports), (options, reports)
+        assert hostile["disk_before_mb"] - host["minDiskFreeMB"] < 512, (hostile["disk_before_mb"], host)
+    else:
+        # This test engine keeps its volumes on the machine's own disk, whose kernel has no XFS
+        # quotas: the bot's volume takes what it is given, into that volume alone, and the bot
+        # deleted it. The cap is proven where the store is: Tests/system/vm/test_vm_install.py
+        # runs this same strategy as a bot on the installed 1 GiB host.
+        assert all(written[d] <= 1024 for d in (DATA_DIR, f"{DATA_DIR}/data")), reports
+        assert hostile["disk_before_mb"] - host["minDiskFreeMB"] < 512 + 1024, (hostile["disk_before_mb"], host)
+        lab.notes.append(f"disk: this test engine's bot volumes have no cap (no XFS quotas in this kernel): the bot wrote {written}")
+    assert abs(hostile["disk_before_mb"] - hostile["disk_after_mb"]) < 256, (hostile["disk_before_mb"], hostile["disk_after_mb"])
     # The shared set is as it was.
     assert [s["key"] for s in lab.ok("GET", "/lab/data", "admin")["sets"]] == [DATA_KEY]
 
@@ -845,8 +936,12 @@ def test_sockets_reach_nothing_they_must_not(lab, hostile):
         attempts = [r for r in reports if not r.startswith("done")]
         assert attempts and all("BLOCKED" in r for r in attempts), reports
         assert "done reached=0" in reports, reports
+    # Validation has no network: every connection the listeners saw came from the backtest (once
+    # it ran) or from the sockets bot.
+    bot_address = hostile["bot_runs"]["HostileSockets"]["inspect"]["NetworkSettings"]["Networks"][f"fta-client-{lab.a}"]["IPAddress"]
     for listener in listeners:
-        assert all(t >= backtest_job.started for t, _ in listener.connections), (listener.address, listener.connections, validation.started)
+        assert all(t >= backtest_job.started or source == bot_address for t, source in listener.connections), \
+            (listener.address, listener.connections, bot_address, validation.started)
     outcome = {r.split(" -> ")[0]: r.split(" -> ")[1] for r in markers(backtest_job.lines, "sockets") if " -> " in r}
     assert outcome, backtest_job.lines[-30:]
     # Another client's bot, and a bot of its own client: not reachable from a backtest.
@@ -855,11 +950,21 @@ def test_sockets_reach_nothing_they_must_not(lab, hostile):
     for path in ("/var/run/docker.sock", "/run/docker.sock", "/run/fta-test/docker.sock"):
         assert outcome.get(f"unix {path}", "").startswith("BLOCKED"), (path, outcome)
     host_reached = {l.address: outcome.get(f"tcp {l.address}") for l in listeners}
+    # In a bot, on its client's network: the same, and the engine's sockets are not there either.
+    run = hostile["bot_runs"]["HostileSockets"]
+    in_bot = {r.split(" -> ")[0]: r.split(" -> ")[1] for r in markers(run["lines"], "sockets") if " -> " in r}
+    assert any(r.startswith("done reached=") for r in markers(run["lines"], "sockets")), run["lines"][-30:]
+    for target in (hostile["b_bot"], hostile["a_bot"]):
+        assert in_bot.get(f"tcp {target}", "").startswith("BLOCKED"), (target, in_bot)
+    for path in ("/var/run/docker.sock", "/run/docker.sock", "/run/fta-test/docker.sock"):
+        assert in_bot.get(f"unix {path}", "").startswith("BLOCKED"), (path, in_bot)
+    bot_host_reached = {l.address: in_bot.get(f"tcp {l.address}") for l in listeners}
     if lab_support.firewall_installed():
-        assert all(v and v.startswith("BLOCKED") for v in host_reached.values()) and not any(l.connections for l in listeners), host_reached
+        reached = {**host_reached, **{f"bot {k}": v for k, v in bot_host_reached.items()}}
+        assert all(v and v.startswith("BLOCKED") for v in reached.values()) and not any(l.connections for l in listeners), reached
     else:
-        lab.notes.append(f"sockets: without install.sh's bots' firewall on this test engine a backtest reaches host ports "
-                         f"({host_reached}); the firewall's own tests prove that part")
+        lab.notes.append(f"sockets: without install.sh's bots' firewall on this test engine a backtest and a bot reach host ports "
+                         f"({host_reached}, {bot_host_reached}); the firewall's own tests prove that part")
 
 
 def test_the_portals_secrets_are_not_in_reach(lab, hostile):
@@ -892,6 +997,23 @@ def test_the_portals_secrets_are_not_in_reach(lab, hostile):
     assert result["status"] == "succeeded", result
     for value in secrets_.values():
         assert value not in json.dumps(result)
+    # In a bot: PID 1 holds the bot's own environment (its API credentials, none of the portal's),
+    # and nothing of the portal is there to read.
+    run = hostile["bot_runs"]["HostileEnviron"]
+    reports = markers(run["lines"], "environ")
+    assert "done found=0" in reports, reports
+    for path in hostile["portal_paths"] + ["/var/lib/fta/fta.sqlite", "/etc/fta/fta.env", "/run/fta-test/docker.sock"]:
+        line = [r for r in reports if r.startswith(f"file {path} ")]
+        assert line and ("ABSENT" in line[0] or "DENIED" in line[0]), (path, line)
+    init = [r for r in reports if r.startswith("environ /proc/1/environ ")]
+    assert init, reports
+    env = {item.split("=", 1)[0] for item in run["inspect"]["Config"]["Env"]}
+    if "KEYS " in init[0]:
+        keys = set(ast.literal_eval(init[0].split("KEYS ", 1)[1]))
+        assert keys <= env | {"HOSTNAME"} and not keys & PORTAL_ONLY_KEYS, keys
+    assert not env & PORTAL_ONLY_KEYS, env & PORTAL_ONLY_KEYS
+    for what, value in secrets_.items():
+        assert value not in json.dumps(run["inspect"]) and value not in "\n".join(run["lines"]), f"{what} in the hostile bot"
 
 
 def test_hostile_backtests_are_in_the_audit_trail(lab, hostile):
@@ -899,6 +1021,13 @@ def test_hostile_backtests_are_in_the_audit_trail(lab, hostile):
     assert set(hostile["backtests"].values()) <= created
     used = {e.get("target") for e in lab.audit("strategy.use", client=lab.a)}
     assert {f"custom:{n}" for n in HOSTILE} <= {(t or "").split("@")[0] for t in used}, used
+    # Each hostile bot: its creation with the exact version it ran, and its deletion.
+    bot_uses = {e["detail"]: e["target"] for e in lab.audit("strategy.use", client=lab.a) if (e.get("detail") or "").startswith("bot ")}
+    deleted = {e.get("target") for e in lab.audit("bot.delete", client=lab.a)}
+    for name in HOSTILE_BOTS:
+        bot_id = lab.bots[name]
+        assert bot_uses.get(f"bot {bot_id}") == f"custom:{name}@{lab.versions[name]}", (name, bot_uses)
+        assert bot_id in deleted, (name, deleted)
     failed = {e.get("target"): e["detail"] for e in lab.audit("backtest.failed", client=lab.a)}
     for name, result in hostile["results"].items():
         if result["status"] == "failed":

@@ -11,8 +11,8 @@ Each alert class is made to happen for real where this machine can:
 - `engine.unreachable`: the relay stops, then comes back;
 - `disk.low`: the tmpfs is filled, then emptied;
 - `bot.failed` and `proxy.denials`: five bot starts refused (403, as the proxy answers);
-- `bot.oom_killed` and `dryrun.guard`: their audit entries, as the reconciler and the guard
-  write them (their detection is tested with real containers in FTAPortalTests and
+- `bot.oom_killed`, `bot.unhealthy` and `dryrun.guard`: their audit entries, as the reconciler
+  and the guard write them (their detection is tested with real containers in FTAPortalTests and
   Tests/system/freqtrade); here the rows are appended with sqlite3.
 
 Each class must fire exactly once, however many looks it lasts, and resolve exactly once, on
@@ -38,7 +38,7 @@ from fta_portal_support import login, request
 from fta_system_support import missing, small_tmpfs, start_portal, stop_portal, wait_until
 
 CLASSES = ["backup.missing", "auth.lockouts", "engine.unreachable", "disk.low", "bot.failed", "proxy.denials",
-           "bot.oom_killed", "dryrun.guard"]
+           "bot.oom_killed", "bot.unhealthy", "dryrun.guard"]
 
 
 class Webhook:
@@ -228,12 +228,16 @@ def test_every_alert_class_fires_once_and_recovers_once_on_both_receivers(setup)
     wait_for(webhook, "bot.failed", "resolved", count=5)
     wait_for(webhook, "proxy.denials", "resolved", timeout=60)
 
-    # bot.oom_killed and dryrun.guard: the audit entries their detectors write.
+    # bot.oom_killed, bot.unhealthy and dryrun.guard: the audit entries their detectors write.
     append_audit(portal, "reconciler", "bot.oom_killed", f"{client}-oom", "The bot was killed for running out of memory.")
+    append_audit(portal, "reconciler", "bot.unhealthy", f"{client}-stuck",
+                 "run started at 2026-12-07T00:00:00Z; Freqtrade's API does not answer its health check; strategy FtaRsi")
     append_audit(portal, "dry-run-guard", "bot.quarantine", f"{client}-live", "show_config.dry_run was false; container stopped")
     wait_for(webhook, "bot.oom_killed", "firing")
+    wait_for(webhook, "bot.unhealthy", "firing")
     wait_for(webhook, "dryrun.guard", "firing")
     wait_for(webhook, "bot.oom_killed", "resolved")
+    wait_for(webhook, "bot.unhealthy", "resolved")
     wait_for(webhook, "dryrun.guard", "resolved")
 
     # Exactly once each way, per key, on the webhook; the same on e-mail.
