@@ -75,10 +75,14 @@ mkdir -p "$WORK/data" "$WORK/exec"
 say "saving $* from $DOCKER_HOST"
 docker save -o "$WORK/images.tar" "$@"
 
-# No network of its own (no bridge, no iptables): it only ever loads images.
+# No network of its own (no bridge, no iptables): it only ever loads images. In a network
+# namespace of its own: a dockerd started with `--bridge none` deletes the link named docker0
+# where it runs, which in the host's namespace is the test engine's bridge (every later
+# container on the default bridge, `docker build` among them, then fails with "could not find
+# bridge docker0").
 echo '{}' >"$WORK/daemon.json"
-say "loading into a throwaway dockerd (data-root $WORK/data)"
-dockerd --host "unix://$WORK/docker.sock" --data-root "$WORK/data" --exec-root "$WORK/exec" \
+say "loading into a throwaway dockerd (data-root $WORK/data, its own network namespace)"
+unshare --net dockerd --host "unix://$WORK/docker.sock" --data-root "$WORK/data" --exec-root "$WORK/exec" \
     --pidfile "$WORK/docker.pid" --config-file "$WORK/daemon.json" --storage-driver overlay2 \
     --bridge none --iptables=false --ip6tables=false --ip-masq=false >"$WORK/dockerd.log" 2>&1 &
 DAEMON_PID=$!

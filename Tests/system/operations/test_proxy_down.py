@@ -62,3 +62,7 @@ def test_the_portal_says_degraded_while_the_proxy_is_down_and_recovers_by_itself
     wait_until(lambda: health(portal)["status"] == "ok", "health ok again, with no restart", timeout=30)
     status, _, body = request(portal["url"] + f"/api/v1/bots/{client}-b/start", "POST", cookie=admin)
     assert status in (200, 202), (status, body)
+    # The bot goes with its client's network and volume: nothing of this test stays on the engine.
+    status, _, body = request(portal["url"] + f"/api/v1/bots/{client}-b", "DELETE", cookie=admin)
+    assert status in (200, 202, 204), (status, body)
+    wait_until(lambda: request(portal["url"] + f"/api/v1/bots/{client}-b", cookie=admin)[0] == 404, "the bot deleted", timeout=60)
