@@ -666,6 +666,9 @@ def hostile(lab):
     portal_paths = [str(lab.portal.dir / "fta.sqlite"), str(lab.portal.dir / "env"), str(lab.portal.dir / "admin-password")]
     h["portal_paths"] = portal_paths
     sources = {
+        # The stall first: the lab validates one at a time, in upload order, and its bot's
+        # verdict takes longest (UNHEALTHY_GRACE_S).
+        "HostileStall": strategy_source("HostileStall"),
         # At import these two kill their own validation (320 MiB) and never reach a backtest or a
         # bot: they attack at the first candle instead. The others attack at import, in validation
         # as well. The fork bomb's children exec a small `sleep` instead of sleeping in Python:
@@ -678,10 +681,9 @@ def hostile(lab):
         "HostileEnviron": strategy_source("HostileEnviron", {"PORTAL_PATHS = (": "PORTAL_PATHS = (" + "".join(f'"{p}", ' for p in portal_paths)}),
         "HostileDisk": strategy_source("HostileDisk"),
         "HostileLoop": strategy_source("HostileLoop"),
-        "HostileStall": strategy_source("HostileStall"),
     }
     h["disk_before_mb"] = lab_support.disk_free_mb(sampler.data_dir)
-    # Memory and fork first: their bots start while the rest validates and backtests.
+    # The stall, memory and fork first: their bots start while the rest validates and backtests.
     for name, source in sources.items():
         lab.upload(name, source)
     h["verdicts"], h["backtests"], h["bots"] = {}, {}, {}
