@@ -266,17 +266,23 @@ struct ConcurrentAdmissionTests {
     }
 }
 
+/// A harness with its bot `acme-bot` started, and a reconciler over it. Without the bridge: the
+/// in-memory bots' addresses are not to be dialled.
+private func startedBotWithReconciler() async throws -> (Harness, Reconciler, BotID) {
+    let harness = try await Harness()
+    let services = harness.services
+    let reconciler = Reconciler(database: services.database, runtime: services.runtime, lifecycle: services.lifecycle,
+                                audit: services.audit, bridge: nil, logger: Logger(label: "test"))
+    let id = BotID("acme-bot")!
+    try await services.lifecycle.start(id)
+    return (harness, reconciler, id)
+}
+
 @Suite("admission: an OOM-killed bot is shown as such")
 struct OOMRecordingTests {
     @Test("a kill the runtime restarted sets lastError and one audit entry; a kill that stays down fails the bot")
     func recordsEachKillOnce() async throws {
-        let harness = try await Harness()
-        let services = harness.services
-        // Without the bridge: the in-memory bots' addresses are not to be dialled.
-        let reconciler = Reconciler(database: services.database, runtime: services.runtime, lifecycle: services.lifecycle,
-                                    audit: services.audit, bridge: nil, logger: Logger(label: "test"))
-        let id = BotID("acme-bot")!
-        try await services.lifecycle.start(id)
+        let (harness, reconciler, id) = try await startedBotWithReconciler()
         await harness.runtime.killForMemory(id, restarted: true)
 
         let first = try await reconciler.reconcileOnce()
@@ -308,12 +314,8 @@ struct OOMRecordingTests {
 struct UnhealthyRecordingTests {
     @Test("unhealthy sets lastError with the bot's output and one audit entry per run; healthy again clears it")
     func recordsEachRunOnce() async throws {
-        let harness = try await Harness()
+        let (harness, reconciler, id) = try await startedBotWithReconciler()
         let services = harness.services
-        let reconciler = Reconciler(database: services.database, runtime: services.runtime, lifecycle: services.lifecycle,
-                                    audit: services.audit, bridge: nil, logger: Logger(label: "test"))
-        let id = BotID("acme-bot")!
-        try await services.lifecycle.start(id)
         // Starting and then healthy: nothing to say.
         await harness.runtime.setHealth(id, "starting")
         #expect(try await reconciler.reconcileOnce().unhealthy.isEmpty)

@@ -130,8 +130,7 @@ public struct Reconciler: Sendable {
                 if let status, status.phase == .crashed, bot.state == .running {
                     // The runtime's restart policy gave up: a crash loop is `failed`, not restarted forever.
                     // Its last output goes with it: what the owner needs to see why, without a log hunt.
-                    let output = (try? await runtime.logs(bot: id, tail: Self.failureOutputLines)) ?? []
-                    let message = Self.failureMessage(status, output: output)
+                    let message = Self.failureMessage(status, output: await lastOutput(of: id))
                     _ = try await database.updateBot(id) { $0.state = .failed; $0.lastError = message }
                     report.failed.append(bot.id.rawValue)
                     await audit.record(AuditEntry(actor: "reconciler", clientId: bot.clientId.rawValue, action: "bot.failed", target: bot.id.rawValue,
@@ -181,8 +180,7 @@ extension Reconciler {
     /// time its run ended, so a later pass, or another portal process, does not record it again.
     func recordOOMKill(of bot: BotRecord, _ status: BotRuntimeStatus, into report: inout ReconcileReport) async throws {
         let kill = "exited at \(status.lastExitAt ?? "an unknown time") after \(status.restartCount) restarts"
-        let recorded = try await database.auditEntries(AuditFilter(action: Self.oomAction, clientId: bot.clientId.rawValue))
-        guard !recorded.contains(where: { $0.target == bot.id.rawValue && $0.detail?.hasPrefix(kill) == true }) else { return }
+        guard try await !isRecorded(Self.oomAction, for: bot, detailPrefix: kill) else { return }
         let alive = status.phase.isAlive
         let message = alive
             ? "The bot was killed for running out of memory; it was restarted (\(status.restartCount) restarts so far)."
@@ -219,11 +217,8 @@ extension Reconciler {
             // A run whose start is unknown counts as old enough: the verdict is the runtime's.
             if let started = status.startedAt.flatMap(Self.runtimeDate), now.timeIntervalSince(started) < Self.unhealthyGrace { return }
             let run = "run started at \(status.startedAt ?? "an unknown time")"
-            let recorded = try await database.auditEntries(AuditFilter(action: Self.unhealthyAction, clientId: bot.clientId.rawValue))
-            guard !recorded.contains(where: { $0.target == bot.id.rawValue && $0.detail?.hasPrefix(run) == true }) else { return }
-            let output = (try? await runtime.logs(bot: bot.id, tail: Self.failureOutputLines)) ?? []
-            let lines = output.suffix(Self.failureOutputLines).map { String($0.prefix(Self.failureOutputWidth)) }
-            let message = lines.isEmpty ? Self.unhealthyMessage : Self.unhealthyMessage + " Its last output:\n" + lines.joined(separator: "\n")
+            guard try await !isRecorded(Self.unhealthyAction, for: bot, detailPrefix: run) else { return }
+            let message = Self.withLastOutput(Self.unhealthyMessage, await lastOutput(of: bot.id))
             _ = try await database.updateBot(bot.id) { $0.lastError = message }
             report.unhealthy.append(bot.id.rawValue)
             logger.warning("bot is unhealthy: its API does not answer", metadata: ["bot": "\(bot.id)"])
@@ -256,8 +251,27 @@ extension Reconciler {
         let why = status.oomKilled
             ? "The bot was killed for running out of memory, after repeated restarts."
             : "The bot stopped with exit code \(status.exitCode ?? -1) after repeated restarts."
+        return withLastOutput(why, output)
+    }
+
+    /// `why`, then the bot's last output lines, each cut to a readable width: what `lastError`
+    /// says of a bot that failed or is stuck.
+    static func withLastOutput(_ why: String, _ output: [String]) -> String {
         let lines = output.suffix(failureOutputLines).map { String($0.prefix(failureOutputWidth)) }
         return lines.isEmpty ? why : why + " Its last output:\n" + lines.joined(separator: "\n")
+    }
+
+    /// The bot's last output lines for `lastError`; none when the runtime cannot give them.
+    func lastOutput(of bot: BotID) async -> [String] {
+        (try? await runtime.logs(bot: bot, tail: Self.failureOutputLines)) ?? []
+    }
+
+    /// Whether the audit trail already has this bot's `action` entry whose detail starts with
+    /// `detailPrefix` (what names one event: a kill, a run): each is recorded once, also across
+    /// passes and portal processes.
+    func isRecorded(_ action: String, for bot: BotRecord, detailPrefix: String) async throws -> Bool {
+        let recorded = try await database.auditEntries(AuditFilter(action: action, clientId: bot.clientId.rawValue))
+        return recorded.contains { $0.target == bot.id.rawValue && $0.detail?.hasPrefix(detailPrefix) == true }
     }
 }
 
