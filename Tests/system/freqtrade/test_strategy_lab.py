@@ -148,6 +148,13 @@ class Lab:
         assert status == expect, f"{method} {path} as {who}: {status} {answer}\n--- portal log ---\n{self.portal.log_tail(20)}"
         return answer
 
+    @staticmethod
+    def bot_body(bot_id: str, name: str, strategy: str, pairs=None) -> dict:
+        """A small dry-run bot of `strategy` with the lab's wallet and stake, one trade at a time."""
+        return {"id": bot_id, "name": name, "exchange": "binance", "pairs": list(pairs or PAIRS), "stakeCurrency": "USDT",
+                "stakeAmount": STAKE, "dryRunWallet": WALLET, "maxOpenTrades": 1, "timeframe": TIMEFRAME,
+                "strategy": strategy, "size": "small"}
+
     def backtest_body(self, strategy: str, pairs=None, tuning: dict | None = None) -> dict:
         body = {"strategy": strategy, "pairs": list(pairs or PAIRS), "timeframe": TIMEFRAME, "timerange": self.timerange,
                 "dryRunWallet": WALLET, "stakeAmount": STAKE, "maxOpenTrades": MAX_OPEN_TRADES}
@@ -617,9 +624,7 @@ def test_other_clients_and_viewers_change_nothing(lab):
     status, body = lab.call("POST", f"/backtests/{good_bt}/bot", "other", {"id": f"lb-{lab.suffix}-hijack", "name": "hijack"})
     assert status == 404, body
     for path, body in (("/backtests", lab.backtest_body("custom:LabGoodStrategy")),
-                       ("/bots", {"id": f"lb-{lab.suffix}-steal", "name": "steal", "exchange": "binance", "pairs": PAIRS,
-                                  "stakeCurrency": "USDT", "stakeAmount": STAKE, "dryRunWallet": WALLET, "maxOpenTrades": 1,
-                                  "timeframe": TIMEFRAME, "strategy": "custom:LabGoodStrategy", "size": "small"})):
+                       ("/bots", lab.bot_body(f"lb-{lab.suffix}-steal", "steal", "custom:LabGoodStrategy"))):
         status, answer = lab.call("POST", path, "other", body)
         assert status == 400 and list(answer["error"]["fields"]) == ["strategy"], (path, answer)
     mine = lab.ok("GET", "/strategies", "other")
@@ -711,10 +716,8 @@ def hostile(lab):
                 if name in h["verdicts"] and name not in h["bots"] and len(alive) < BOTS_AT_ONCE:
                     alive.append(name)
                     lab.bots[name] = bots[name]
-                    h["bots"][name] = lab.ok("POST", "/bots", "owner", {
-                        "id": bots[name], "name": f"Lab {name}", "exchange": "binance", "pairs": PAIRS[:1], "stakeCurrency": "USDT",
-                        "stakeAmount": STAKE, "dryRunWallet": WALLET, "maxOpenTrades": 1, "timeframe": TIMEFRAME,
-                        "strategy": f"custom:{name}", "size": "small"}, expect=201)["bot"]
+                    h["bots"][name] = lab.ok("POST", "/bots", "owner", lab.bot_body(bots[name], f"Lab {name}", f"custom:{name}", PAIRS[:1]),
+                                             expect=201)["bot"]
                     lab.created[f"bot_{name}"] = time.monotonic()
             # Each hostile bot until its attack is over: its own last report in its log, or the
             # reconciler's record of an OOM kill or of a bot stuck unhealthy, or the runtime gave
@@ -800,9 +803,7 @@ def test_a_strategy_that_loops_at_import_is_stopped_by_the_validation_time_limit
     lab.timings["loop_validation_job_s"] = round(job.duration(), 1)
     # Nor can a bot run it: no bot, no container, no volume.
     bot_id = f"la-{lab.suffix}-loop"
-    status, body = lab.call("POST", "/bots", "owner", {
-        "id": bot_id, "name": "Lab HostileLoop", "exchange": "binance", "pairs": PAIRS[:1], "stakeCurrency": "USDT",
-        "stakeAmount": STAKE, "dryRunWallet": WALLET, "maxOpenTrades": 1, "timeframe": TIMEFRAME, "strategy": "custom:HostileLoop"})
+    status, body = lab.call("POST", "/bots", "owner", lab.bot_body(bot_id, "Lab HostileLoop", "custom:HostileLoop", PAIRS[:1]))
     assert status == 400 and "strategy" in body["error"]["fields"], (status, body)
     assert lab.call("GET", f"/bots/{bot_id}", "owner")[0] == 404
     assert docker("inspect", f"fta-bot-{bot_id}", check=False).returncode != 0
